@@ -1,0 +1,190 @@
+# Yubin - one plain GNU Makefile.
+#   make              build every program into bin/
+#   make check        unit tests (cmocka) and protocol tests (pytest)
+#   make check SANITIZE=1   the same, built with ASan + UBSan
+#   make run          a demo instance on loopback ports (see README.md)
+#   make install PREFIX=/usr/local DESTDIR=...
+# The first step of each checks the Debian packages it needs (mk/deps.sh)
+# and, as root, installs the missing ones.
+
+VERSION    = 0.1
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+SBINDIR    ?= $(PREFIX)/sbin
+BINDIR_INST?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec
+MANDIR     ?= $(PREFIX)/share/man
+DESTDIR    ?=
+
+ifeq ($(SANITIZE),1)
+BUILD  ?= build/san
+BINDIR ?= build/san/bin
+SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	   -fno-omit-frame-pointer
+OPT    ?= -O1
+else
+BUILD  ?= build/obj
+BINDIR ?= bin
+SANFLAGS =
+OPT    ?= -O2
+endif
+
+DAEMON_DIR ?= $(CURDIR)/$(BINDIR)
+
+PKGS    = libevent libevent_openssl openssl libsasl2 sqlite3 libcares zlib \
+	  libcrypt pam
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CC      ?= cc
+CFLAGS  ?= $(OPT) -g
+WARN     = -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow \
+	   -Wstrict-prototypes -Wmissing-prototypes
+DEFS     = -D_GNU_SOURCE -DYUBIN_VERSION='"$(VERSION)"' \
+	   -DDEF_CONFIG_DIRECTORY='"$(SYSCONFDIR)/yubin"' \
+	   -DDEF_DAEMON_DIRECTORY='"$(DAEMON_DIR)"' \
+	   -DDEF_COMMAND_DIRECTORY='"$(SBINDIR)"'
+ALL_CFLAGS = -std=c17 $(WARN) $(DEFS) -Icommon $(PKG_CFLAGS) $(SANFLAGS) \
+	     $(CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+LIBS     = $(PKG_LIBS) -lpthread
+
+# Programs: NAME:DIR. Each links DIR/NAME.c, DIR's modules and common/.
+PROGRAM_DEFS = yubin:master yubinctl:master authd:auth smtpd:smtp qmgr:smtp \
+	       local:smtp smtp:smtp sendmail:smtp imapd:imap pop3d:pop3
+DIRS         = common auth smtp imap pop3 master
+prog_name    = $(word 1,$(subst :, ,$(1)))
+prog_dir     = $(word 2,$(subst :, ,$(1)))
+# only programs whose main file exists are built (daemons land one by one)
+PROGRAM_DEFS_HERE = $(foreach p,$(PROGRAM_DEFS),\
+	$(if $(wildcard $(call prog_dir,$(p))/$(call prog_name,$(p)).c),$(p)))
+PROGRAMS  = $(foreach p,$(PROGRAM_DEFS_HERE),$(call prog_name,$(p)))
+MAINS     = $(foreach p,$(PROGRAM_DEFS_HERE),$(call prog_dir,$(p))/$(call prog_name,$(p)).c)
+# sendmail-compatible names: the same program, told apart by argv[0]
+ALIASES   = $(if $(filter sendmail,$(PROGRAMS)),mailq newaliases)
+
+TEST_SRCS  = $(foreach d,$(DIRS),$(wildcard $(d)/*_test.c))
+MODULE_SRCS= $(filter-out $(MAINS) $(TEST_SRCS),$(foreach d,$(DIRS),$(wildcard $(d)/*.c)))
+HELPER_SRCS= $(wildcard tests/helpers/*.c)
+FUZZ_SRCS  = $(wildcard tests/fuzz/fuzz_*.c)
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+dir_archive = $(BUILD)/lib$(1).a
+LIBCOMMON = $(call dir_archive,common)
+
+UNIT_TESTS = $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
+HELPERS    = $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(HELPER_SRCS))
+
+.PHONY: all deps deps-test check unit proto run install clean fuzz
+.DEFAULT_GOAL := all
+
+all: deps
+	@$(MAKE) --no-print-directory build-all
+
+.PHONY: build-all
+build-all: $(addprefix $(BINDIR)/,$(PROGRAMS) $(ALIASES)) $(HELPERS)
+
+deps:
+	@sh mk/deps.sh build
+
+deps-test:
+	@sh mk/deps.sh test
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# one archive per folder with modules; the linker pulls only what it uses
+dir_modules = $(filter $(1)/%,$(MODULE_SRCS))
+dir_lib = $(if $(call dir_modules,$(1)),$(call dir_archive,$(1)))
+
+define dir_rules
+$(call dir_archive,$(1)): $(call obj,$(call dir_modules,$(1)))
+	@mkdir -p $$(dir $$@)
+	rm -f $$@
+	$$(AR) rcs $$@ $$^
+endef
+$(foreach d,$(DIRS),$(if $(call dir_modules,$(d)),$(eval $(call dir_rules,$(d)))))
+
+# programs that also link another folder's modules, NAME:DIR (yubinctl
+# works on the user database itself: auth/auth_db.c and friends)
+PROGRAM_EXTRA = yubinctl:auth
+prog_extra = $(foreach e,$(PROGRAM_EXTRA),$(if $(filter $(1):%,$(e)),\
+	$(call dir_lib,$(word 2,$(subst :, ,$(e))))))
+$(BUILD)/master/ctl_user.o: ALL_CFLAGS += -Iauth
+
+define prog_rule
+$(BINDIR)/$(call prog_name,$(1)): $(call obj,$(call prog_dir,$(1))/$(call prog_name,$(1)).c) \
+		$(if $(filter-out common,$(call prog_dir,$(1))),$(call dir_lib,$(call prog_dir,$(1)))) \
+		$(call prog_extra,$(call prog_name,$(1))) $(LIBCOMMON)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LIBS)
+endef
+$(foreach p,$(PROGRAM_DEFS_HERE),$(eval $(call prog_rule,$(p))))
+
+$(addprefix $(BINDIR)/,$(ALIASES)): $(BINDIR)/sendmail
+	ln -sf sendmail $@
+
+# unit test DIR/NAME_test.c links with DIR's modules and common/
+define test_rule
+$(patsubst %.c,$(BUILD)/%,$(1)): $(call obj,$(1)) \
+		$(if $(filter-out common,$(patsubst %/,%,$(dir $(1)))),$(call dir_lib,$(patsubst %/,%,$(dir $(1))))) $(LIBCOMMON)
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LIBS) -lcmocka
+endef
+$(foreach t,$(TEST_SRCS),$(eval $(call test_rule,$(t))))
+
+$(BUILD)/tests/%: $(BUILD)/tests/helpers/%.o $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# make check: unit tests, then the protocol tests against a real instance
+check: deps deps-test
+	@$(MAKE) --no-print-directory build-all $(UNIT_TESTS)
+	@$(MAKE) --no-print-directory unit proto
+
+unit: $(UNIT_TESTS)
+	@failed=0; for t in $(UNIT_TESTS); do \
+		echo "== $$t"; $$t || failed=1; \
+	done; exit $$failed
+
+PYTEST ?= /usr/bin/python3 -m pytest
+PYTEST_ARGS ?= -q
+proto:
+	@sh mk/mail-owner.sh
+	YUBIN_BIN=$(CURDIR)/$(BINDIR) YUBIN_HELPERS=$(CURDIR)/$(BUILD)/tests \
+		$(PYTEST) $(PYTEST_ARGS) tests/proto
+
+run: all
+	@sh mk/deps.sh run
+	@sh mk/run.sh $(CURDIR)/$(BINDIR)
+
+install:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory BUILD=build/inst BINDIR=build/inst/bin \
+		DAEMON_DIR=$(LIBEXECDIR)/yubin build-all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR_INST) \
+		$(DESTDIR)$(LIBEXECDIR)/yubin $(DESTDIR)$(SYSCONFDIR)/yubin
+	for p in yubin yubinctl sendmail; do \
+		[ -f build/inst/bin/$$p ] && install -m 755 build/inst/bin/$$p $(DESTDIR)$(SBINDIR)/ || true; \
+	done
+	for p in mailq newaliases; do \
+		[ -e build/inst/bin/$$p ] && ln -sf $(SBINDIR)/sendmail $(DESTDIR)$(BINDIR_INST)/$$p || true; \
+	done
+	for p in $(filter-out yubin yubinctl sendmail,$(PROGRAMS)); do \
+		install -m 755 build/inst/bin/$$p $(DESTDIR)$(LIBEXECDIR)/yubin/; \
+	done
+	for f in conf/main.cf conf/master.cf conf/aliases; do \
+		[ -f $(DESTDIR)$(SYSCONFDIR)/yubin/$$(basename $$f) ] || \
+			install -m 644 $$f $(DESTDIR)$(SYSCONFDIR)/yubin/; \
+	done
+	install -d $(DESTDIR)/etc/pam.d
+	[ -f $(DESTDIR)/etc/pam.d/yubin ] || \
+		install -m 644 conf/pam.d/yubin $(DESTDIR)/etc/pam.d/yubin
+	if [ -d conf/man ]; then for f in conf/man/*.[1-8]; do \
+		s=$${f##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
+		install -m 644 $$f $(DESTDIR)$(MANDIR)/man$$s/; done; fi
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

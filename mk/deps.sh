@@ -1,0 +1,51 @@
+#!/bin/sh
+# deps.sh - check the Debian packages a make target needs; as root on
+# Debian/Ubuntu, install the missing ones (apt-get update once, then
+# apt-get install -y); otherwise print the exact command and fail.
+# Usage: sh mk/deps.sh build|test|run
+set -u
+
+build="gcc make pkg-config libssl-dev libsasl2-dev libsasl2-modules
+	libsqlite3-dev libpam0g-dev libcrypt-dev libevent-dev libc-ares-dev
+	zlib1g-dev"
+test="libcmocka-dev python3-pytest openssl clang"
+run="openssl"
+
+case "${1:-build}" in
+build) want=$build ;;
+test) want="$build $test" ;;
+run) want="$build $run" ;;
+*) echo "deps.sh: unknown set '$1'" >&2; exit 2 ;;
+esac
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+	# not Debian: trust pkg-config for the libraries and say what we wanted
+	if pkg-config --exists libevent libevent_openssl openssl libsasl2 \
+		sqlite3 libcares zlib libcrypt pam; then
+		exit 0
+	fi
+	echo "deps.sh: missing libraries; Debian names: $want" >&2
+	exit 1
+fi
+
+missing=""
+for p in $want; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)
+	case "$st" in
+	*" ok installed") ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "Yubin needs these Debian packages:$missing" >&2
+	echo "Install them with:" >&2
+	echo "  sudo apt-get install -y$missing" >&2
+	exit 1
+fi
+echo "deps.sh: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq || exit 1
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing || exit 1
