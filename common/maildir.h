@@ -1,0 +1,328 @@
+/* maildir.h - Maildir++ storage, bit-compatible with Dovecot's
+ * One user's Maildir (struct maildir) holds INBOX at its root and every
+ * other folder in a ".Name" directory; the hierarchy separator is '.' both
+ * on disk and towards IMAP clients, as in Dovecot's default Maildir++
+ * setup. Folder names in this API are UTF-8 ("Work.Projects", "日本語");
+ * on disk they are IMAP modified UTF-7 (".&ZeVnLIqe-"), as Dovecot keeps
+ * them. "INBOX" is matched without regard to case.
+ * Per folder: dovecot-uidlist (UIDs, uidlist.h), dovecot-keywords
+ * (keywords.h), flags in the ":2," info of each file name; per Maildir:
+ * subscriptions and maildirsize (quota.h).
+ * A folder is read through a handle (struct maildir_box): maildir_sync()
+ * brings it up to date and reports what changed since its previous call,
+ * which is what an IMAP session turns into EXISTS, FETCH and EXPUNGE. The
+ * handle's message list (maildir_box_count/maildir_box_uid) is the one last
+ * reported; a message gone meanwhile makes the maildir_msg_* calls return 0.
+ * Runs as the mailbox owner, never root; directories are made 0700, files
+ * 0600. Errors: -1 + status, 4.x.x for disk or lock trouble (4.3.1 when the
+ * disk is full), 5.x.x for bad or missing names, 5.2.2 over quota. */
+#ifndef YUBIN_MAILDIR_H
+#define YUBIN_MAILDIR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "quota.h"
+#include "status.h"
+
+/* system flags: the upper-case info letters, as bits 'A'..'Z' */
+#define MAILDIR_FLAG(c)         (1u << ((c) - 'A'))
+#define MAILDIR_FLAG_DRAFT      MAILDIR_FLAG('D')
+#define MAILDIR_FLAG_FLAGGED    MAILDIR_FLAG('F')
+#define MAILDIR_FLAG_PASSED     MAILDIR_FLAG('P')
+#define MAILDIR_FLAG_ANSWERED   MAILDIR_FLAG('R')
+#define MAILDIR_FLAG_SEEN       MAILDIR_FLAG('S')
+#define MAILDIR_FLAG_DELETED    MAILDIR_FLAG('T')
+
+#define MAILDIR_SEP             '.'
+/* longest folder name, in bytes of UTF-8 */
+#define MAILDIR_NAME_MAX        1024
+/* dovecot-uidlist.lock: how long to wait, and when it is stale */
+#define MAILDIR_LOCK_TIMEOUT    125
+#define MAILDIR_LOCK_STALE      120
+
+struct maildir;
+struct maildir_box;
+struct maildir_save;
+
+/* ---- the Maildir (maildir.c) ---- */
+
+/* MAILDIR_CREATE - create the Maildir (and its parents) when missing */
+#define MAILDIR_CREATE          (1 << 0)
+
+/* maildir_open - open the Maildir at root (borrowed, copied). With
+ * MAILDIR_CREATE a missing root, cur/, new/ or tmp/ is made (mode 0700).
+ * 0 and a new handle in *md_r (free with maildir_close), or -1 with st. */
+int maildir_open(const char *root, int flags, struct maildir **md_r,
+                 struct status *st);
+/* maildir_close - free *mdp and clear it; accepts NULL. Boxes opened from
+ * it must be closed first. */
+void maildir_close(struct maildir **mdp);
+/* maildir_root - the root path; borrowed */
+const char *maildir_root(const struct maildir *md);
+
+/* maildir_set_quota - the configured quota limits (0 = none of that kind).
+ * Both 0 turns quota off. Without this call the limits in an existing
+ * maildirsize file apply, as Maildir++ intends. */
+void maildir_set_quota(struct maildir *md, uint64_t bytes, uint64_t count);
+/* maildir_quota - current usage: 1 with *u_r when a quota applies, 0 when
+ * none does, -1 with st */
+int maildir_quota(struct maildir *md, struct quota_usage *u_r,
+                  struct status *st);
+
+/* ---- names (maildir.c) ---- */
+
+/* maildir_name_normalize - check a UTF-8 folder name and return it with
+ * "INBOX" spelled so; a new string (free with free()), or NULL with st
+ * (5.5.4): empty, too long, bad UTF-8, control characters, '/', '%', '*',
+ * or an empty hierarchy level ("a..b", ".a", "a."). */
+char *maildir_name_normalize(const char *name, struct status *st);
+/* maildir_name_to_dir - the directory name for a folder: "" for INBOX,
+ * else "." + modified UTF-7; new string, or NULL with st (bad name) */
+char *maildir_name_to_dir(const char *name, struct status *st);
+/* maildir_dir_to_name - the folder name for a root entry like ".Foo";
+ * new string, or NULL when the entry is not a folder name */
+char *maildir_dir_to_name(const char *dirent);
+
+/* ---- file names (maildir.c) ---- */
+
+/* maildir_filename_size - the value of ",<key>=<n>" (key 'S': file size,
+ * 'W': size with CRLF line ends) in a file name; 1 found, 0 absent */
+int maildir_filename_size(const char *fname, char key, uint64_t *size_r);
+/* maildir_filename_flags - system flags (MAILDIR_FLAG_*) and keyword
+ * letters (bit n = 'a' + n) from a name's ":2," info; 0 and 0 without */
+void maildir_filename_flags(const char *fname, uint32_t *flags_r,
+                            uint32_t *keywords_r);
+/* maildir_filename_set_flags - fname with its info replaced by ":2," and
+ * the letters of flags then keywords, each in ASCII order; new string */
+char *maildir_filename_set_flags(const char *fname, uint32_t flags,
+                                 uint32_t keywords);
+/* maildir_filename_base_len - length of the base name (before ':') */
+size_t maildir_filename_base_len(const char *fname);
+/* maildir_filename_format - "<secs>.M<usecs>P<pid>Q<n>.<host>", then
+ * ",S=<size>,W=<vsize>" when size is not UINT64_MAX; '/', ':' and ',' in
+ * host become \057, \072 and \054. New string. */
+char *maildir_filename_format(time_t secs, long usecs, long pid,
+                              unsigned long q, const char *host,
+                              uint64_t size, uint64_t vsize);
+
+/* maildir_msg_header_end - offset where the body starts in a message
+ * (just past the empty line that ends the header), or len if the message
+ * has no body */
+size_t maildir_msg_header_end(const char *data, size_t len);
+
+/* ---- folders (maildir_folder.c) ---- */
+
+#define MAILDIR_LIST_NONEXISTENT (1 << 0)       /* only a parent of others */
+#define MAILDIR_LIST_CHILDREN   (1 << 1)        /* has child folders */
+#define MAILDIR_LIST_SUBSCRIBED (1 << 2)
+
+struct maildir_folder {
+        char *name;             /* UTF-8 */
+        unsigned int flags;     /* MAILDIR_LIST_* */
+};
+
+/* maildir_folder_exists - 1 exists, 0 does not, -1 with st (bad name) */
+int maildir_folder_exists(struct maildir *md, const char *name,
+                          struct status *st);
+/* maildir_folder_create - make ".Name" with cur/ new/ tmp/ and
+ * maildirfolder; 1 created, 0 it already existed, -1 with st */
+int maildir_folder_create(struct maildir *md, const char *name,
+                          struct status *st);
+/* maildir_folder_delete - delete a folder and its messages; its children
+ * stay (as in Dovecot: the parent then lists as NONEXISTENT). 1 deleted,
+ * 0 no such folder, -1 with st (5.x.x for INBOX). */
+int maildir_folder_delete(struct maildir *md, const char *name,
+                          struct status *st);
+/* maildir_folder_rename - rename a folder and its children; a child whose
+ * new name is taken stays where it was (as in Dovecot). Subscriptions are
+ * names and are left alone. 1 renamed, 0 no such folder (nor children),
+ * -1 with st (target exists: 5.x.x; INBOX: 5.x.x). */
+int maildir_folder_rename(struct maildir *md, const char *oldname,
+                          const char *newname, struct status *st);
+/* maildir_folder_list - every folder, INBOX first then in byte order, with
+ * parents that exist only as a prefix of others (NONEXISTENT). 0 and a new
+ * array (free with maildir_folder_list_free), or -1 with st. */
+int maildir_folder_list(struct maildir *md, struct maildir_folder **list_r,
+                        size_t *count_r, struct status *st);
+void maildir_folder_list_free(struct maildir_folder **listp, size_t count);
+
+/* ---- subscriptions (maildir_subs.c) ---- */
+
+/* maildir_subscriptions - the subscribed names, in file order (either
+ * subscriptions format is read). 0 and a new array of new strings (free
+ * with maildir_subscriptions_free), or -1 with st. */
+int maildir_subscriptions(struct maildir *md, char ***names_r,
+                          size_t *count_r, struct status *st);
+void maildir_subscriptions_free(char ***namesp, size_t count);
+/* maildir_subscribe - add (on) or remove (!on) a name; the file is written
+ * in Dovecot 2.3's format ("V\t2\n\n", then one name a line, levels
+ * separated by tabs). 0, or -1 with st. */
+int maildir_subscribe(struct maildir *md, const char *name, int on,
+                      struct status *st);
+
+/* ---- folder handles (maildir_box.c) and sync (maildir_sync.c) ---- */
+
+/* MAILDIR_BOX_READONLY - leave new/ as it is (no moves to cur/) */
+#define MAILDIR_BOX_READONLY    (1 << 0)
+
+struct maildir_changes {
+        int uidvalidity_changed;        /* all earlier UIDs are void */
+        uint32_t *new_uids;             /* increasing */
+        size_t new_count;
+        uint32_t *recent_uids;          /* those of new_uids this handle
+                                         * took from new/ */
+        size_t recent_count;
+        uint32_t *changed_uids;         /* flags or keywords changed by
+                                         * others */
+        size_t changed_count;
+        uint32_t *expunged_uids;        /* increasing */
+        size_t expunged_count;
+};
+
+struct maildir_box_stats {
+        unsigned long dir_scans;        /* readdir passes over new/ or cur/ */
+        unsigned long msg_reads;        /* message files opened */
+        unsigned long uidlist_reads;
+        unsigned long uidlist_writes;
+};
+
+/* maildir_box_open - a handle on a folder (cur/, new/ and tmp/ are made if
+ * missing; INBOX always exists). The list is empty until maildir_sync().
+ * 0 and a new handle (free with maildir_box_close), or -1 with st (5.1.1
+ * when there is no such folder). */
+int maildir_box_open(struct maildir *md, const char *name, int flags,
+                     struct maildir_box **box_r, struct status *st);
+void maildir_box_close(struct maildir_box **boxp);
+/* maildir_box_name - the folder name; borrowed */
+const char *maildir_box_name(const struct maildir_box *box);
+/* maildir_box_path - the folder's directory, e.g. for inotify watches on
+ * its new/ and cur/ (IMAP IDLE); borrowed */
+const char *maildir_box_path(const struct maildir_box *box);
+/* maildir_box_uidvalidity, maildir_box_uidnext - as of the last sync */
+uint32_t maildir_box_uidvalidity(const struct maildir_box *box);
+uint32_t maildir_box_uidnext(const struct maildir_box *box);
+/* maildir_box_count, maildir_box_uid - the messages as last reported by
+ * maildir_sync, in UID order (i from 0) */
+size_t maildir_box_count(const struct maildir_box *box);
+uint32_t maildir_box_uid(const struct maildir_box *box, size_t i);
+/* maildir_box_keyword - the keyword of letter 'a' + idx, or NULL; borrowed,
+ * valid until the next sync */
+const char *maildir_box_keyword(const struct maildir_box *box,
+                                unsigned int idx);
+/* maildir_box_stats - counters, for tests and debug logging; borrowed */
+const struct maildir_box_stats *maildir_box_stats(const struct maildir_box *box);
+
+/* maildir_sync - bring the handle up to date: scan new/ and cur/ only if
+ * their mtimes moved, move new/ files to cur/ (adding ":2,"), give UIDs to
+ * new files under the uidlist lock, and fill *ch_r (may be NULL; release
+ * with maildir_changes_release) with what changed since the previous call.
+ * Expunges made through this handle are reported like anyone else's; its
+ * own flag changes are not (the caller answered those already). 0, or -1
+ * with st (the handle stays usable). */
+int maildir_sync(struct maildir_box *box, struct maildir_changes *ch_r,
+                 struct status *st);
+void maildir_changes_release(struct maildir_changes *ch);
+
+/* ---- messages (maildir_msg.c) ---- */
+
+struct maildir_msg_info {
+        uint32_t uid;
+        uint32_t flags;         /* MAILDIR_FLAG_* */
+        uint32_t keywords;      /* bit n: maildir_box_keyword(box, n) */
+        int recent;             /* this handle took it from new/ */
+};
+
+/* The maildir_msg_* calls return 1 done, 0 when the UID no longer exists
+ * (expunged, perhaps not yet reported), -1 with st. A file renamed or
+ * removed by another process meanwhile makes them rescan, not fail. */
+
+int maildir_msg_info(struct maildir_box *box, uint32_t uid,
+                     struct maildir_msg_info *info_r);
+/* maildir_msg_size - size on disk (LF line ends) */
+int maildir_msg_size(struct maildir_box *box, uint32_t uid, uint64_t *size_r,
+                     struct status *st);
+/* maildir_msg_vsize - size with CRLF line ends (RFC822.SIZE): from W= in
+ * the name or the uidlist, else counted by reading the file once */
+int maildir_msg_vsize(struct maildir_box *box, uint32_t uid,
+                      uint64_t *vsize_r, struct status *st);
+/* maildir_msg_date - internal date: the file's mtime, as in Dovecot */
+int maildir_msg_date(struct maildir_box *box, uint32_t uid, time_t *date_r,
+                     struct status *st);
+/* maildir_msg_path - the file's current path; new string, or NULL */
+char *maildir_msg_path(struct maildir_box *box, uint32_t uid);
+/* maildir_msg_open - a new read-only descriptor on the message (the
+ * caller closes it) */
+int maildir_msg_open(struct maildir_box *box, uint32_t uid, int *fd_r,
+                     struct status *st);
+
+struct maildir_map {
+        const char *data;       /* the message, len bytes */
+        size_t len;
+        void *base;             /* for maildir_msg_unmap */
+};
+/* maildir_msg_map - map the message read-only; release with
+ * maildir_msg_unmap */
+int maildir_msg_map(struct maildir_box *box, uint32_t uid,
+                    struct maildir_map *map_r, struct status *st);
+void maildir_msg_unmap(struct maildir_map *map);
+
+enum maildir_store_op {
+        MAILDIR_STORE_REPLACE,
+        MAILDIR_STORE_ADD,
+        MAILDIR_STORE_REMOVE
+};
+/* maildir_msg_store - change system flags and keywords (nkeywords names,
+ * borrowed; new names are added to dovecot-keywords, at most 26 a folder:
+ * more is 5.x.x) by renaming the file */
+int maildir_msg_store(struct maildir_box *box, uint32_t uid,
+                      enum maildir_store_op op, uint32_t flags,
+                      const char *const *keywords, size_t nkeywords,
+                      struct status *st);
+/* maildir_msg_expunge - remove the message (reported by the next sync) */
+int maildir_msg_expunge(struct maildir_box *box, uint32_t uid,
+                        struct status *st);
+/* maildir_msg_copy - copy (hard link when possible) or move (rename) count
+ * messages from src to dst keeping flags, keywords and internal dates;
+ * dst_uids_r[i] gets the new UID of uids[i], or 0 if it was gone. UIDs are
+ * given under dst's uidlist lock (for COPYUID). A copy is checked against
+ * the quota first. Returns how many were copied, or -1 with st. */
+int maildir_msg_copy(struct maildir_box *src, const uint32_t *uids,
+                     size_t count, struct maildir_box *dst, int move,
+                     uint32_t *dst_uids_r, struct status *st);
+
+/* ---- saving: delivery and APPEND (maildir_save.c) ---- */
+
+/* maildir_save_begin - start a message in folder's tmp/ (folder NULL or
+ * "INBOX" for INBOX; another folder must exist: 5.1.1). Fails with 5.2.2
+ * when already over quota. 0 and a new save (ended by deliver, append or
+ * abort), or -1 with st. */
+int maildir_save_begin(struct maildir *md, const char *folder,
+                       struct maildir_save **sv_r, struct status *st);
+/* maildir_save_write - add len bytes of the message; CRLF is stored as LF
+ * (the CRLF size is kept as W=). 0, or -1 with st. */
+int maildir_save_write(struct maildir_save *sv, const void *data, size_t len,
+                       struct status *st);
+/* maildir_save_deliver - local delivery: fsync, check quota, rename into
+ * new/ as "<unique>,S=<size>,W=<vsize>" and fsync new/; no uidlist lock.
+ * *name_r (may be NULL) gets the file name (new string). Ends the save:
+ * *svp is freed and cleared either way. 0, or -1 with st. */
+int maildir_save_deliver(struct maildir_save **svp, char **name_r,
+                         struct status *st);
+/* maildir_save_append - IMAP APPEND into box (the folder given to begin):
+ * flags, keywords (borrowed), internal date (0 = now); the UID is given
+ * under the uidlist lock (*uid_r, for APPENDUID). Ends the save either way.
+ * 0, or -1 with st. */
+int maildir_save_append(struct maildir_save **svp, struct maildir_box *box,
+                        uint32_t flags, const char *const *keywords,
+                        size_t nkeywords, time_t date, uint32_t *uid_r,
+                        struct status *st);
+/* maildir_save_abort - drop the temp file; frees *svp, clears it; accepts
+ * NULL */
+void maildir_save_abort(struct maildir_save **svp);
+/* maildir_deliver - begin + write + deliver of a whole message */
+int maildir_deliver(struct maildir *md, const char *folder, const void *data,
+                    size_t len, char **name_r, struct status *st);
+
+#endif

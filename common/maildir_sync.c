@@ -1,0 +1,614 @@
+/* maildir_sync.c - scanning a folder, giving UIDs, reporting changes
+ * Used by: the imap and pop3 sessions (maildir_sync), maildir_msg.c
+ * (rescans after races).
+ * A sync stats new/, cur/, dovecot-uidlist and dovecot-keywords; it reads a
+ * directory only when its mtime moved (or moved too recently to be sure of),
+ * and never opens a message file. New files get UIDs under the uidlist
+ * dotlock, in the order of the time in their names, as Dovecot gives them.
+ * A file renamed or removed while a directory is read makes a rescan, not
+ * an error. Runs as the mailbox owner. Errors: -1 + status 4.x.x. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "maildir.h"
+#include "maildir_private.h"
+#include "mem.h"
+
+/* at most this many scans in one refresh while files seem to vanish */
+#define SYNC_SCAN_PASSES        3
+/* rewrite the uidlist to drop records of gone files when over this share */
+#define SYNC_STALE_PERCENT      25
+
+struct scan_file {
+        char *name;
+        unsigned int in_new:1;
+        unsigned int recent:1;
+        uint32_t uid;
+        size_t base_len;
+};
+
+struct scan {
+        struct scan_file *files;
+        size_t count, alloc;
+        int stable;             /* no directory moved while it was read */
+        int complete;           /* both directories were read */
+};
+
+static void scan_add(struct scan *sc, const char *name, int in_new,
+                     int recent)
+{
+        if (sc->count == sc->alloc) {
+                sc->alloc = sc->alloc ? sc->alloc * 2 : 64;
+                sc->files = xrealloc(sc->files, sc->alloc * sizeof(*sc->files));
+        }
+        struct scan_file *f = &sc->files[sc->count++];
+        f->name = xstrdup(name);
+        f->in_new = in_new != 0;
+        f->recent = recent != 0;
+        f->uid = 0;
+        f->base_len = maildir_filename_base_len(name);
+}
+
+static void scan_release(struct scan *sc)
+{
+        for (size_t i = 0; i < sc->count; i++)
+                free(sc->files[i].name);
+        free(sc->files);
+        memset(sc, 0, sizeof(*sc));
+}
+
+static int ts_equal(const struct timespec *a, const struct timespec *b)
+{
+        return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+static int is_dirty(const struct timespec *mtime)
+{
+        return mtime->tv_sec >= time(NULL) - MAILDIR_DIRTY_SECS;
+}
+
+/* scan_dir - read new/ or cur/ into sc; new/ files are moved to cur/
+ * unless the handle is read-only. Records the directory's mtime from
+ * before the read, so that any change during it shows at the next sync. */
+static int scan_dir(struct maildir_box *box, int is_new, struct scan *sc,
+                    int *moved_r, struct status *st)
+{
+        const char *sub = is_new ? "new" : "cur";
+        char *dir = xasprintf("%s/%s", box->path, sub);
+        struct stat before, after;
+        struct dirent *de;
+        DIR *d;
+
+        if (stat(dir, &before) < 0 || (d = opendir(dir)) == NULL) {
+                status_set(st, STATUS_LOCAL_IO, "maildir: read %s: %m", dir);
+                free(dir);
+                return -1;
+        }
+        box->stats.dir_scans++;
+        while ((de = readdir(d)) != NULL) {
+                if (de->d_name[0] == '.')
+                        continue;
+                if (!is_new || (box->flags & MAILDIR_BOX_READONLY)) {
+                        scan_add(sc, de->d_name, is_new, 0);
+                        continue;
+                }
+                /* new/ -> cur/, with ":2," added when there is no info */
+                char *to_name = strchr(de->d_name, ':') != NULL ?
+                                xstrdup(de->d_name) :
+                                xasprintf("%s:2,", de->d_name);
+                char *from = xasprintf("%s/new/%s", box->path, de->d_name);
+                char *to = xasprintf("%s/cur/%s", box->path, to_name);
+                if (rename(from, to) == 0) {
+                        scan_add(sc, to_name, 0, 1);
+                        *moved_r = 1;
+                } else if (errno != ENOENT) {
+                        log_warn("maildir: rename %s to cur/: %m", from);
+                        scan_add(sc, de->d_name, 1, 0);
+                }
+                /* ENOENT: someone else moved it; cur/ is read next */
+                free(from);
+                free(to);
+                free(to_name);
+        }
+        closedir(d);
+        if (stat(dir, &after) < 0)
+                after = before;
+        if (!ts_equal(&before.st_mtim, &after.st_mtim) ||
+            is_dirty(&after.st_mtim))
+                sc->stable = 0;
+        if (is_new) {
+                box->new_mtime = before.st_mtim;
+                box->new_dirty = is_dirty(&before.st_mtim) ||
+                                 !ts_equal(&before.st_mtim, &after.st_mtim);
+        } else {
+                box->cur_mtime = before.st_mtim;
+                box->cur_dirty = is_dirty(&before.st_mtim) ||
+                                 !ts_equal(&before.st_mtim, &after.st_mtim);
+        }
+        free(dir);
+        return 0;
+}
+
+/* time_cmp - Dovecot's order for new files: the seconds and microseconds
+ * at the start of the name, then the name */
+static int time_cmp(const void *a, const void *b)
+{
+        const struct scan_file *fa = *(const struct scan_file *const *)a;
+        const struct scan_file *fb = *(const struct scan_file *const *)b;
+        char *ea, *eb;
+        unsigned long long sa = strtoull(fa->name, &ea, 10);
+        unsigned long long sb = strtoull(fb->name, &eb, 10);
+
+        if (ea != fa->name && eb != fb->name && *ea == '.' && *eb == '.') {
+                if (sa != sb)
+                        return sa < sb ? -1 : 1;
+                if (ea[1] == 'M' && eb[1] == 'M') {
+                        unsigned long long ua = strtoull(ea + 2, NULL, 10);
+                        unsigned long long ub = strtoull(eb + 2, NULL, 10);
+                        if (ua != ub)
+                                return ua < ub ? -1 : 1;
+                }
+        }
+        return strcmp(fa->name, fb->name);
+}
+
+static int base_cmp(const void *a, const void *b)
+{
+        const struct scan_file *fa = a, *fb = b;
+        size_t n = fa->base_len < fb->base_len ? fa->base_len : fb->base_len;
+        int c = memcmp(fa->name, fb->name, n);
+
+        if (c != 0)
+                return c;
+        if (fa->base_len != fb->base_len)
+                return fa->base_len < fb->base_len ? -1 : 1;
+        /* the cur/ copy first: it is the one kept */
+        return (int)fa->in_new - (int)fb->in_new;
+}
+
+/* scan_dedup - sort by base name and keep one file per base (cur/ wins:
+ * a move from new/ raced with the scan) */
+static void scan_dedup(struct scan *sc)
+{
+        size_t j = 0;
+
+        if (sc->count == 0)
+                return;
+        qsort(sc->files, sc->count, sizeof(*sc->files), base_cmp);
+        for (size_t i = 0; i < sc->count; i++) {
+                const struct scan_file *prev = j > 0 ? &sc->files[j - 1] : NULL;
+                if (prev != NULL && prev->base_len == sc->files[i].base_len &&
+                    memcmp(prev->name, sc->files[i].name,
+                           prev->base_len) == 0) {
+                        /* sorted cur/ first: the one kept is already in */
+                        free(sc->files[i].name);
+                        continue;
+                }
+                sc->files[j++] = sc->files[i];
+        }
+        sc->count = j;
+}
+
+static int scan_has_base(const struct scan *sc, const char *base)
+{
+        struct scan_file key;
+
+        key.name = (char *)base;
+        key.base_len = strlen(base);
+        key.in_new = 0;
+        size_t lo = 0, hi = sc->count;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                const struct scan_file *f = &sc->files[mid];
+                size_t n = f->base_len < key.base_len ? f->base_len : key.base_len;
+                int c = memcmp(f->name, base, n);
+                if (c == 0 && f->base_len != key.base_len)
+                        c = f->base_len < key.base_len ? -1 : 1;
+                if (c == 0)
+                        return 1;
+                if (c < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return 0;
+}
+
+/* carry - what an earlier record of the same message knew */
+static void carry(const struct maildir_box *box, struct maildir_rec *rec,
+                  size_t base_len)
+{
+        struct maildir_rec *old = maildir_box_find((struct maildir_box *)box,
+                                                   rec->uid);
+
+        if (old == NULL || strncmp(old->name, rec->name, base_len) != 0)
+                return;
+        if (rec->size == MAILDIR_SIZE_UNKNOWN)
+                rec->size = old->size;
+        if (rec->vsize == MAILDIR_SIZE_UNKNOWN)
+                rec->vsize = old->vsize;
+        rec->mtime = old->mtime;
+        rec->recent |= old->recent;
+}
+
+static int rec_uid_cmp(const void *a, const void *b)
+{
+        const struct maildir_rec *ra = a, *rb = b;
+
+        return ra->uid < rb->uid ? -1 : ra->uid > rb->uid;
+}
+
+/* assign_locked - under the lock: give UIDs to the files without one,
+ * renumber files that showed up below the last reported UID, drop records
+ * of gone files when the scan was complete and calm. Returns 1 when the
+ * uidlist must be written. */
+static int assign_locked(struct maildir_box *box, struct scan *sc)
+{
+        struct uidlist *ul = box->ul;
+        uint32_t max_seen = box->seen_count > 0 ?
+                            box->seen[box->seen_count - 1].uid : 0;
+        unsigned char *keep = xmalloc(ul->count + 1);
+        int write = ul->damaged || !box->ul_known;
+        size_t live = 0;
+
+        memset(keep, 1, ul->count + 1);
+        for (size_t i = 0; i < sc->count; i++) {
+                struct scan_file *f = &sc->files[i];
+                const struct uidlist_rec *r = uidlist_lookup(ul, f->name,
+                                                             f->base_len);
+                f->uid = r != NULL ? r->uid : 0;
+                if (r != NULL && box->synced && f->uid <= max_seen &&
+                    box->seen_uidvalidity == ul->uidvalidity &&
+                    maildir_box_seen_find(box, f->uid) == NULL) {
+                        /* appeared below UIDs already reported: IMAP
+                         * cannot take it there, so it gets a new UID */
+                        log_warn("maildir: %s: %s: UID %u showed up late; giving it a new UID",
+                                 box->path, f->name, f->uid);
+                        keep[r - ul->recs] = 0;
+                        f->uid = 0;
+                        write = 1;
+                }
+                if (f->uid != 0)
+                        live++;
+        }
+        if (sc->complete && sc->stable && ul->count > live &&
+            (ul->count - live) * 100 > ul->count * SYNC_STALE_PERCENT)
+                write = 1;
+        if (write && sc->complete && sc->stable) {
+                for (size_t i = 0; i < ul->count; i++) {
+                        if (!scan_has_base(sc, ul->recs[i].name))
+                                keep[i] = 0;
+                }
+        }
+        if (write)
+                uidlist_retain(ul, keep);
+        free(keep);
+
+        size_t n = 0;
+        struct scan_file **todo = xmalloc((sc->count + 1) * sizeof(*todo));
+        for (size_t i = 0; i < sc->count; i++) {
+                if (sc->files[i].uid == 0)
+                        todo[n++] = &sc->files[i];
+        }
+        if (n > 0)
+                qsort(todo, n, sizeof(*todo), time_cmp);
+        for (size_t i = 0; i < n; i++) {
+                todo[i]->uid = uidlist_add(ul, todo[i]->name,
+                                           todo[i]->base_len, NULL);
+                if (todo[i]->uid == 0) {
+                        /* UID space used up: start over with a new
+                         * UIDVALIDITY, every file renumbered */
+                        uint32_t v = ul->uidvalidity + 1;
+                        log_warn("maildir: %s: UIDs used up; new UIDVALIDITY %u",
+                                 box->path, v);
+                        uidlist_free(&box->ul);
+                        ul = box->ul = uidlist_new(v);
+                        box->last_uidvalidity = v;
+                        for (size_t k = 0; k < sc->count; k++)
+                                todo[k] = &sc->files[k];
+                        qsort(todo, sc->count, sizeof(*todo), time_cmp);
+                        for (size_t k = 0; k < sc->count; k++)
+                                todo[k]->uid = uidlist_add(ul, todo[k]->name,
+                                                           todo[k]->base_len,
+                                                           NULL);
+                        break;
+                }
+        }
+        if (n > 0)
+                write = 1;
+        free(todo);
+        return write;
+}
+
+/* refresh_once - one pass; *retry_r set when files vanished while a
+ * directory was moving under us */
+static int refresh_once(struct maildir_box *box, int force, int *retry_r,
+                        struct status *st)
+{
+        struct stat nsb, csb, ksb;
+        struct scan sc;
+        int need_new, need_cur, moved = 0, ret = 0;
+
+        *retry_r = 0;
+        memset(&sc, 0, sizeof(sc));
+        sc.stable = 1;
+        for (int tries = 0; ; tries++) {
+                char *n = xasprintf("%s/new", box->path);
+                char *c = xasprintf("%s/cur", box->path);
+                int rn = stat(n, &nsb), rc = rn < 0 ? -1 : stat(c, &csb);
+                free(n);
+                free(c);
+                if (rn == 0 && rc == 0)
+                        break;
+                if (errno != ENOENT || tries > 0)
+                        return status_set(st, STATUS_LOCAL_IO,
+                                          "maildir: stat %s/new or cur: %m",
+                                          box->path);
+                struct stat root;
+                if (stat(box->path, &root) < 0)
+                        return status_set(st, STATUS_BAD_MAILBOX,
+                                          "maildir: folder %s was deleted",
+                                          box->name);
+                if (maildir_make_dirs(box->path, 0, st) < 0)
+                        return -1;
+        }
+        need_new = force || !box->scanned || box->new_dirty ||
+                   !ts_equal(&nsb.st_mtim, &box->new_mtime);
+        need_cur = force || !box->scanned || box->cur_dirty ||
+                   !ts_equal(&csb.st_mtim, &box->cur_mtime);
+
+        struct stat usb;
+        int ul_changed;
+        if (stat(box->uidlist_path, &usb) < 0)
+                ul_changed = box->ul != NULL || !box->scanned;
+        else
+                ul_changed = box->ul == NULL || !box->ul_known ||
+                             !maildir_stat_same(&usb, &box->ul_sb);
+        int kw_changed = stat(box->keywords_path, &ksb) == 0 &&
+                         (!box->kw_known ||
+                          !maildir_stat_same(&ksb, &box->kw_sb));
+        if (!need_new && !need_cur && !ul_changed && !kw_changed)
+                return 0;
+
+        if (maildir_box_read_keywords(box, st) < 0 ||
+            maildir_box_read_uidlist(box, 0, st) < 0)
+                return -1;
+
+        /* the file list: directories that moved are read again, the
+         * others are taken from what we knew */
+        if (need_new) {
+                if (scan_dir(box, 1, &sc, &moved, st) < 0)
+                        goto out_fail;
+                if (moved)
+                        need_cur = 1;
+        } else {
+                for (size_t i = 0; i < box->count; i++) {
+                        if (box->msgs[i].in_new)
+                                scan_add(&sc, box->msgs[i].name, 1, 0);
+                }
+        }
+        if (need_cur) {
+                if (scan_dir(box, 0, &sc, &moved, st) < 0)
+                        goto out_fail;
+        } else {
+                for (size_t i = 0; i < box->count; i++) {
+                        if (!box->msgs[i].in_new)
+                                scan_add(&sc, box->msgs[i].name, 0,
+                                         box->msgs[i].recent);
+                }
+        }
+        sc.complete = need_new && need_cur;
+        if (!sc.complete)
+                sc.stable = 0;
+        box->scanned = 1;
+        scan_dedup(&sc);
+
+        /* match files to UIDs; decide whether the lock is needed */
+        uint32_t max_seen = box->seen_count > 0 ?
+                            box->seen[box->seen_count - 1].uid : 0;
+        int need_lock = box->ul == NULL || box->ul->damaged || !box->ul_known;
+        size_t live = 0;
+        for (size_t i = 0; i < sc.count; i++) {
+                struct scan_file *f = &sc.files[i];
+                const struct uidlist_rec *r = box->ul == NULL ? NULL :
+                        uidlist_lookup(box->ul, f->name, f->base_len);
+                f->uid = r != NULL ? r->uid : 0;
+                if (f->uid == 0)
+                        need_lock = 1;
+                else if (box->synced && f->uid <= max_seen &&
+                         box->seen_uidvalidity == box->ul->uidvalidity &&
+                         maildir_box_seen_find(box, f->uid) == NULL)
+                        need_lock = 1;
+                else
+                        live++;
+        }
+        if (box->ul != NULL && sc.complete && sc.stable &&
+            box->ul->count > live &&
+            (box->ul->count - live) * 100 > box->ul->count * SYNC_STALE_PERCENT)
+                need_lock = 1;
+        if (need_lock) {
+                struct dotlock *lock;
+                if (maildir_box_lock(box, &lock, st) < 0) {
+                        /* keep what has UIDs; look again next time */
+                        box->new_dirty = box->cur_dirty = 1;
+                        ret = -1;
+                } else {
+                        int write = assign_locked(box, &sc);
+                        if (maildir_box_unlock(box, &lock, write, st) < 0)
+                                ret = -1;
+                }
+        }
+
+        /* the new message list */
+        struct maildir_rec *msgs = xcalloc(sc.count + 1, sizeof(*msgs));
+        size_t count = 0;
+        for (size_t i = 0; i < sc.count; i++) {
+                struct scan_file *f = &sc.files[i];
+                if (f->uid == 0)
+                        continue;
+                struct maildir_rec *r = &msgs[count++];
+                r->uid = f->uid;
+                r->name = f->name;
+                f->name = NULL;
+                r->in_new = f->in_new;
+                r->recent = f->recent;
+                maildir_filename_flags(r->name, &r->flags, &r->kw);
+                const struct uidlist_rec *ur = box->ul == NULL ? NULL :
+                        uidlist_lookup_uid(box->ul, r->uid);
+                if (maildir_filename_size(r->name, 'S', &r->size) != 1 &&
+                    (ur == NULL || uidlist_rec_ext(ur, 'S', &r->size) != 1))
+                        r->size = MAILDIR_SIZE_UNKNOWN;
+                if (maildir_filename_size(r->name, 'W', &r->vsize) != 1 &&
+                    (ur == NULL || uidlist_rec_ext(ur, 'W', &r->vsize) != 1))
+                        r->vsize = MAILDIR_SIZE_UNKNOWN;
+                carry(box, r, f->base_len);
+        }
+        if (count > 0)
+                qsort(msgs, count, sizeof(*msgs), rec_uid_cmp);
+
+        /* files that vanished while a directory moved, or UIDs given by
+         * someone else to files our scan missed (a rename in the middle of
+         * readdir): look again rather than report a false expunge, or a
+         * UID above a hole that would have to be filled later */
+        if (!sc.stable && (need_new || need_cur)) {
+                size_t j = 0;
+                for (size_t i = 0; i < box->count && !*retry_r; i++) {
+                        while (j < count && msgs[j].uid < box->msgs[i].uid)
+                                j++;
+                        if (j >= count || msgs[j].uid != box->msgs[i].uid)
+                                *retry_r = 1;
+                }
+                uint32_t top = count > 0 ? msgs[count - 1].uid : 0;
+                j = 0;
+                for (size_t i = 0; box->ul != NULL && i < box->ul->count &&
+                     !*retry_r; i++) {
+                        uint32_t uid = box->ul->recs[i].uid;
+                        if (uid <= max_seen)
+                                continue;
+                        if (uid >= top)
+                                break;
+                        while (j < count && msgs[j].uid < uid)
+                                j++;
+                        if (j >= count || msgs[j].uid != uid)
+                                *retry_r = 1;
+                }
+        }
+        for (size_t i = 0; i < box->count; i++)
+                free(box->msgs[i].name);
+        free(box->msgs);
+        box->msgs = msgs;
+        box->count = count;
+        scan_release(&sc);
+        return ret;
+out_fail:
+        scan_release(&sc);
+        return -1;
+}
+
+int maildir_box_refresh(struct maildir_box *box, int force, struct status *st)
+{
+        for (int pass = 0; ; pass++) {
+                int retry;
+                if (refresh_once(box, force || pass > 0, &retry, st) < 0)
+                        return -1;
+                if (!retry || pass + 1 >= SYNC_SCAN_PASSES)
+                        return 0;
+        }
+}
+
+static void push_uid(uint32_t **arr, size_t *n, size_t *alloc, uint32_t uid)
+{
+        if (*n == *alloc) {
+                *alloc = *alloc ? *alloc * 2 : 16;
+                *arr = xrealloc(*arr, *alloc * sizeof(**arr));
+        }
+        (*arr)[(*n)++] = uid;
+}
+
+int maildir_sync(struct maildir_box *box, struct maildir_changes *ch_r,
+                 struct status *st)
+{
+        struct maildir_changes ch;
+        size_t a_new = 0, a_rec = 0, a_chg = 0, a_exp = 0;
+        int ret = 0;
+
+        memset(&ch, 0, sizeof(ch));
+        if (ch_r != NULL)
+                memset(ch_r, 0, sizeof(*ch_r));
+        if (maildir_box_refresh(box, 0, st) < 0) {
+                /* report what we have; the caller hears of the trouble */
+                ret = -1;
+                if (box->ul == NULL)
+                        return -1;
+        }
+        uint32_t uidvalidity = box->ul != NULL ? box->ul->uidvalidity : 0;
+        if (box->synced && box->seen_uidvalidity != uidvalidity) {
+                ch.uidvalidity_changed = 1;
+                box->seen_count = 0;
+        }
+        uint32_t max_seen = box->seen_count > 0 ?
+                            box->seen[box->seen_count - 1].uid : 0;
+        struct maildir_seen *seen = xmalloc((box->count + 1) * sizeof(*seen));
+        size_t nseen = 0, i = 0, j = 0;
+
+        while (i < box->seen_count || j < box->count) {
+                const struct maildir_seen *s = i < box->seen_count ?
+                                               &box->seen[i] : NULL;
+                const struct maildir_rec *r = j < box->count ?
+                                              &box->msgs[j] : NULL;
+                if (r == NULL || (s != NULL && s->uid < r->uid)) {
+                        push_uid(&ch.expunged_uids, &ch.expunged_count,
+                                 &a_exp, s->uid);
+                        i++;
+                        continue;
+                }
+                if (s == NULL || r->uid < s->uid) {
+                        j++;
+                        /* below what was reported: wait for a new UID */
+                        if (r->uid <= max_seen)
+                                continue;
+                        push_uid(&ch.new_uids, &ch.new_count, &a_new, r->uid);
+                        if (r->recent)
+                                push_uid(&ch.recent_uids, &ch.recent_count,
+                                         &a_rec, r->uid);
+                } else {
+                        if (s->flags != r->flags || s->kw != r->kw)
+                                push_uid(&ch.changed_uids, &ch.changed_count,
+                                         &a_chg, r->uid);
+                        i++;
+                        j++;
+                }
+                seen[nseen].uid = r->uid;
+                seen[nseen].flags = r->flags;
+                seen[nseen].kw = r->kw;
+                nseen++;
+        }
+        free(box->seen);
+        box->seen = seen;
+        box->seen_count = nseen;
+        box->seen_uidvalidity = uidvalidity;
+        box->synced = 1;
+        if (ch_r != NULL)
+                *ch_r = ch;
+        else
+                maildir_changes_release(&ch);
+        return ret;
+}
+
+void maildir_changes_release(struct maildir_changes *ch)
+{
+        if (ch == NULL)
+                return;
+        free(ch->new_uids);
+        free(ch->recent_uids);
+        free(ch->changed_uids);
+        free(ch->expunged_uids);
+        memset(ch, 0, sizeof(*ch));
+}
