@@ -14,6 +14,7 @@
 
 #include "cfg.h"
 #include "daemon.h"
+#include "fileio.h"
 #include "log.h"
 #include "loop.h"
 #include "mem.h"
@@ -38,6 +39,31 @@ static void daemon_open_log(struct daemon *d)
         if (d->foreground)
                 dests |= LOG_TO_STDERR;
         log_open(cfg_get(d->cfg, "syslog_name"), d->program, dests, file);
+}
+
+/* read_main - main.cf from the supervisor's memfd, or from the file when
+ * started by hand */
+static int read_main(struct cfg *cfg, const char *path)
+{
+        const char *env = getenv(DAEMON_MAIN_CF_FD_ENV);
+        struct status st;
+        struct buf text;
+        char *end;
+        int ret;
+
+        if (env == NULL || *env == '\0')
+                return cfg_read_main(cfg, path);
+        long fd = strtol(env, &end, 10);
+        if (*end != '\0' || fd < 0 || fd > 1024)
+                log_fatal("bad %s=%s", DAEMON_MAIN_CF_FD_ENV, env);
+        buf_init(&text, 0);
+        if (fileio_read_fd((int)fd, path, DAEMON_CONFIG_MAX, &text, &st) < 0)
+                log_fatal("%s", st.text);
+        close((int)fd);
+        unsetenv(DAEMON_MAIN_CF_FD_ENV);
+        ret = cfg_parse_main(cfg, path, buf_cstr(&text), text.len);
+        buf_release(&text);
+        return ret;
 }
 
 static void daemon_listeners(struct daemon *d)
@@ -116,7 +142,7 @@ void daemon_init(struct daemon *d, const char *program, int argc,
 
         char *main_cf = xasprintf("%s/main.cf", config_dir);
         d->cfg = cfg_new(config_dir);
-        int bad = cfg_read_main(d->cfg, main_cf);
+        int bad = read_main(d->cfg, main_cf);
         for (size_t i = 0; i < n_overrides; i++) {
                 char *where = xasprintf("-o of service %s", d->service);
                 if (cfg_override(d->cfg, overrides[i], where) < 0)

@@ -3,7 +3,9 @@
  * daemons). The supervisor starts each as
  *   PROGRAM -c CONFIG_DIR -n SERVICE -t TYPE [-o name=value]... [-v] [-s]
  * with its listening sockets at descriptors 3, 4, ... and their number in
- * the environment variable YUBIN_LISTEN_FDS. Signals from the supervisor:
+ * the environment variable YUBIN_LISTEN_FDS, and main.cf's text as the
+ * supervisor read it in a sealed memfd named by YUBIN_MAIN_CF_FD (so that
+ * an edited main.cf takes effect at reload, never half-way). Signals from the supervisor:
  * SIGTERM stop now; SIGUSR1 stop accepting, finish sessions, then exit
  * (reload); SIGUSR2 reopen maillog_file. */
 #ifndef YUBIN_DAEMON_H
@@ -17,6 +19,8 @@
 #define DAEMON_LISTEN_FDS_ENV "YUBIN_LISTEN_FDS"
 #define DAEMON_LISTEN_FD_START 3
 #define DAEMON_LISTEN_MAX 64
+#define DAEMON_MAIN_CF_FD_ENV "YUBIN_MAIN_CF_FD"
+#define DAEMON_CONFIG_MAX (64 * 1024 * 1024)    /* main.cf size limit */
 
 struct daemon {
         const char *program;    /* e.g. "smtpd" */

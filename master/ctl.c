@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "cfg.h"
 #include "ctl.h"
+#include "fileio.h"
 #include "mem.h"
 #include "status.h"
 
@@ -70,39 +71,7 @@ char *ctl_path(const struct ctl *ctl, const char *file)
 
 int ctl_read_file(const char *path, struct buf *out, struct status *st)
 {
-        char chunk[8192];
-        size_t total = 0;
-        ssize_t n;
-        int fd;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-                if (errno == ENOENT)
-                        return 0;
-                return status_set(st, STATUS_LOCAL_IO, "open %s: %m", path);
-        }
-        for (;;) {
-                n = read(fd, chunk, sizeof(chunk));
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        status_set(st, STATUS_LOCAL_IO, "read %s: %m", path);
-                        close(fd);
-                        return -1;
-                }
-                if (n == 0)
-                        break;
-                total += (size_t)n;
-                if (total > CTL_FILE_MAX) {
-                        close(fd);
-                        return status_set(st, STATUS_LOCAL_IO,
-                                          "%s: larger than %d bytes", path,
-                                          CTL_FILE_MAX);
-                }
-                buf_append(out, chunk, (size_t)n);
-        }
-        close(fd);
-        return 1;
+        return fileio_read(path, CTL_FILE_MAX, out, st);
 }
 
 size_t ctl_print_diags(const struct cfg *c, size_t first)

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "buf.h"
 #include "cfg.h"
 #include "mastercf.h"
 
@@ -41,6 +42,11 @@ struct master_service {
 /* The whole configuration the supervisor runs from. */
 struct master_conf {
         struct cfg *cfg;
+        char *main_cf;          /* path, for messages */
+        struct buf main_text;   /* main.cf as read at load time */
+        int main_fd;            /* the same text in a sealed memfd that
+                                 * every daemon of this generation reads,
+                                 * so an edit takes effect only at reload */
         struct master_service *services;
         size_t count;
 };

@@ -5,11 +5,15 @@
  * services, which run whether or not master.cf names them; Postfix's other
  * programs have no counterpart and are ignored with one warning each. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon.h"
+#include "fileio.h"
 #include "log.h"
 #include "loop.h"
 #include "master.h"
@@ -86,13 +90,18 @@ void master_conf_free(struct master_conf **cp)
                 service_free(&c->services[i]);
         free(c->services);
         cfg_free(&c->cfg);
+        free(c->main_cf);
+        buf_release(&c->main_text);
+        if (c->main_fd >= 0)
+                close(c->main_fd);
         free(c);
         *cp = NULL;
 }
 
 /* check_overrides - a service's -o settings must make a valid config too;
  * returns the number of errors, each logged */
-static int check_overrides(const char *config_dir, const char *main_cf,
+static int check_overrides(const struct master_conf *conf,
+                           const char *config_dir,
                            const struct mastercf_service *ms)
 {
         struct cfg *c;
@@ -101,7 +110,8 @@ static int check_overrides(const char *config_dir, const char *main_cf,
         if (ms->overrides == NULL || ms->overrides[0] == NULL)
                 return 0;
         c = cfg_new(config_dir);
-        cfg_read_main(c, main_cf);
+        cfg_parse_main(c, conf->main_cf, buf_cstr(&conf->main_text),
+                       conf->main_text.len);
         size_t before = cfg_diag_count(c);
         char *where = xasprintf("%s:%d", ms->file, ms->line);
         for (char **o = ms->overrides; *o; o++)
@@ -183,11 +193,11 @@ static int program_exists(struct master_conf *conf, const char *program)
 /* map_entry - what one master.cf line means to Yubin; returns the number
  * of errors (each logged) */
 static int map_entry(struct master_conf *conf, const char *config_dir,
-                     const char *main_cf, const struct mastercf_service *ms,
+                     const struct mastercf_service *ms,
                      int warn, const struct mastercf_service **internal_r)
 {
         const char *cmd = ms->command;
-        int errors = check_overrides(config_dir, main_cf, ms);
+        int errors = check_overrides(conf, config_dir, ms);
 
         if (in_list(cmd, internal_services, COUNT(internal_services))) {
                 if (strcmp(ms->service, cmd) == 0 &&
@@ -251,6 +261,46 @@ static int map_entry(struct master_conf *conf, const char *config_dir,
         return errors;
 }
 
+/* read_main - main.cf's text, parsed, and kept in a sealed memfd for the
+ * daemons; 0, or -1 (logged or recorded in conf->cfg) */
+static int read_main(struct master_conf *conf)
+{
+        struct status st;
+        int r = fileio_read(conf->main_cf, DAEMON_CONFIG_MAX, &conf->main_text,
+                            &st);
+
+        if (r <= 0) {
+                if (r == 0)
+                        log_error("%s: no such file", conf->main_cf);
+                else
+                        log_error("%s", st.text);
+                return -1;
+        }
+        int fd = memfd_create("main.cf", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (fd < 0) {
+                log_error("memfd_create: %m");
+                return -1;
+        }
+        size_t done = 0;
+        while (done < conf->main_text.len) {
+                ssize_t n = write(fd, conf->main_text.data + done,
+                                  conf->main_text.len - done);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) {
+                        log_error("write main.cf copy: %m");
+                        close(fd);
+                        return -1;
+                }
+                done += (size_t)n;
+        }
+        fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
+                               F_SEAL_SEAL);
+        conf->main_fd = fd;
+        return cfg_parse_main(conf->cfg, conf->main_cf,
+                              buf_cstr(&conf->main_text), conf->main_text.len);
+}
+
 struct master_conf *master_conf_load(const char *config_dir, int warn)
 {
         struct master_conf *conf = xcalloc(1, sizeof(*conf));
@@ -262,7 +312,10 @@ struct master_conf *master_conf_load(const char *config_dir, int warn)
 
         memset(internal, 0, sizeof(internal));
         conf->cfg = cfg_new(config_dir);
-        if (cfg_read_main(conf->cfg, main_cf) < 0)
+        conf->main_cf = xstrdup(main_cf);
+        conf->main_fd = -1;
+        buf_init(&conf->main_text, 0);
+        if (read_main(conf) < 0)
                 errors++;
         if (cfg_check(conf->cfg) < 0)
                 errors++;
@@ -283,8 +336,8 @@ struct master_conf *master_conf_load(const char *config_dir, int warn)
                 errors++;
         }
         for (size_t i = 0; i < mcf->count; i++)
-                errors += map_entry(conf, config_dir, main_cf,
-                                    &mcf->services[i], warn, internal);
+                errors += map_entry(conf, config_dir, &mcf->services[i],
+                                    warn, internal);
 
         /* internal services first, in their start order */
         size_t inet_count = conf->count;

@@ -47,12 +47,12 @@ void master_proc_set_current(struct master_conf *conf, int gen,
 }
 
 /* child_exec - in the forked child: arrange descriptors and exec */
-static void child_exec(const struct master_service *s)
+static void child_exec(const struct master_service *s, int main_fd)
 {
         static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1,
                                     SIGUSR2, SIGCHLD, SIGPIPE };
         sigset_t none;
-        int tmp[DAEMON_LISTEN_MAX];
+        int tmp[DAEMON_LISTEN_MAX + 1];
         size_t n = s->listener_count;
         char count[16];
 
@@ -63,16 +63,27 @@ static void child_exec(const struct master_service *s)
 
         if (n > DAEMON_LISTEN_MAX)
                 n = DAEMON_LISTEN_MAX;
-        /* move listeners out of the way first, then into 3, 4, ... */
+        /* move listeners (and main.cf's memfd after them) out of the way
+         * first, then into 3, 4, ... */
+        size_t total = n;
         for (size_t i = 0; i < n; i++)
                 tmp[i] = fcntl(s->listeners[i].fd, F_DUPFD, 256);
-        for (size_t i = 0; i < n; i++) {
+        if (main_fd >= 0)
+                tmp[total++] = fcntl(main_fd, F_DUPFD, 256);
+        for (size_t i = 0; i < total; i++) {
                 if (tmp[i] < 0 ||
                     dup2(tmp[i], DAEMON_LISTEN_FD_START + (int)i) < 0)
                         _exit(EX_OSERR);
                 close(tmp[i]);
         }
-        close_range(DAEMON_LISTEN_FD_START + (unsigned)n, ~0U, 0);
+        close_range(DAEMON_LISTEN_FD_START + (unsigned)total, ~0U, 0);
+        if (main_fd >= 0) {
+                snprintf(count, sizeof(count), "%zu",
+                         DAEMON_LISTEN_FD_START + n);
+                setenv(DAEMON_MAIN_CF_FD_ENV, count, 1);
+        } else {
+                unsetenv(DAEMON_MAIN_CF_FD_ENV);
+        }
         if (n > 0) {
                 snprintf(count, sizeof(count), "%zu", n);
                 setenv(DAEMON_LISTEN_FDS_ENV, count, 1);
@@ -106,7 +117,7 @@ static void spawn(struct master_service *s)
                 return;
         }
         if (pid == 0)
-                child_exec(s);
+                child_exec(s, procs.conf != NULL ? procs.conf->main_fd : -1);
         s->pid = pid;
         s->started_ms = loop_now_ms();
         procs.v = xrealloc(procs.v, (procs.n + 1) * sizeof(*procs.v));

@@ -157,7 +157,7 @@ def test_start_status_stop_and_immediate_restart(yubin):
         master = int(re.search(r"PID: (\d+)", st.stdout).group(1))
         with open(os.path.join(yubin.data, "master.pid")) as f:
             assert int(f.read()) == master
-        kids = children_of(master)
+        kids = wait_for(lambda: children_of(master))
         assert kids
         # a second start is refused while the first runs
         again = yubin.cmd("start")
@@ -180,8 +180,9 @@ def test_sigterm_stops_every_child(yubin):
     ports = [yubin.add_service("testd") for _ in range(3)]
     yubin.write()
     yubin.start(ports)
-    kids = children_of(yubin.pid)
-    assert len(kids) >= 3
+    # the ports answer as soon as they are bound; the daemons follow
+    kids = wait_for(lambda: (lambda k: len(k) >= 3 and k)(children_of(yubin.pid)))
+    assert kids and len(kids) >= 3
     assert yubin.stop() == 0
     for k in kids:
         assert not pid_alive(k)
@@ -313,3 +314,23 @@ def test_matching_tls_files_pass_check(yubin):
     yubin.write()
     r = yubin.cmd("check")
     assert r.returncode == 0, r.stderr
+
+
+def test_an_edit_takes_effect_at_reload_not_at_a_restart(yubin):
+    port = yubin.add_service("testd")
+    yubin.set(smtpd_banner="loaded")
+    yubin.write()
+    yubin.start([port])
+    first = banner_fields(read_line(port))
+    # edit main.cf, then let the daemon die: the restarted one still runs
+    # the configuration the supervisor loaded
+    yubin.set(smtpd_banner="edited")
+    yubin.write(extra_main="smtpd_helo_required = maybe\n")
+    os.kill(int(first["pid"]), signal.SIGKILL)
+    again = wait_for(lambda: (lambda l: l and int(banner_fields(l)["pid"]) != int(first["pid"]) and l)(read_line(port)),
+                     timeout=5.0)
+    assert again, yubin.log()
+    assert banner_fields(again)["banner"] == "loaded"
+    yubin.write()
+    assert yubin.cmd("reload").returncode == 0
+    assert wait_for(lambda: (lambda l: l and "edited" in l)(read_line(port)), timeout=5.0)
