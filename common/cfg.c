@@ -24,6 +24,8 @@
 #include "buf.h"
 #include "cfg.h"
 #include "cfg_int.h"
+#include "cfg_lines.h"
+#include "fileio.h"
 #include "log.h"
 #include "mem.h"
 
@@ -522,109 +524,45 @@ int cfg_parse_main(struct cfg *c, const char *path, const char *text,
                    size_t len)
 {
         size_t errors = error_count(c);
-        const char *p = text, *end = text + len;
-        struct buf logical;
-        int lineno = 0, start = 0, have = 0, bad = 0;
+        struct cfg_lines r;
+        const char *logical, *error;
+        size_t logical_len;
+        int line, ret;
 
-        buf_init(&logical, 0);
-        while (p < end) {
-                const char *nl = memchr(p, '\n', (size_t)(end - p));
-                const char *eol = nl != NULL ? nl : end;
-                const char *s = p, *e = eol;
-
-                p = nl != NULL ? nl + 1 : end;
-                lineno++;
-                if (memchr(s, '\0', (size_t)(e - s)) != NULL) {
-                        diag_add(c, 1, "%s:%d: NUL character in line", path,
-                                 lineno);
-                        if (have && !bad && s < e && !is_space(*s))
-                                parse_assignment(c, path, start, logical.data,
-                                                 logical.len);
-                        if (s < e && !is_space(*s)) {
-                                /* a new logical line, bad from the start */
-                                buf_reset(&logical);
-                                start = lineno;
-                                have = 1;
-                        }
-                        bad = 1;
-                        continue;
-                }
-                while (e > s && is_space(e[-1]))
-                        e--;
-                const char *t = s;
-                while (t < e && is_space(*t))
-                        t++;
-                /* Postfix: blank and comment lines are skipped, and they
-                 * do not end a logical line */
-                if (t == e || *t == '#')
-                        continue;
-                if (t != s) {
-                        if (!have) {
-                                diag_add(c, 1, "%s:%d: continuation line "
-                                         "without a parameter before it",
-                                         path, lineno);
-                                continue;
-                        }
-                        buf_putc(&logical, ' ');
-                        buf_append(&logical, t, (size_t)(e - t));
-                        continue;
-                }
-                if (have && !bad)
-                        parse_assignment(c, path, start, logical.data,
-                                         logical.len);
-                buf_reset(&logical);
-                buf_append(&logical, t, (size_t)(e - t));
-                start = lineno;
-                have = 1;
-                bad = 0;
+        cfg_lines_init(&r, text, len, "a parameter");
+        while ((ret = cfg_lines_next(&r, &logical, &logical_len, &line,
+                                     &error)) != 0) {
+                if (ret > 0)
+                        parse_assignment(c, path, line, logical, logical_len);
+                else
+                        diag_add(c, 1, "%s:%d: %s", path, line, error);
         }
-        if (have && !bad)
-                parse_assignment(c, path, start, logical.data, logical.len);
-        buf_release(&logical);
+        cfg_lines_release(&r);
         return error_count(c) > errors ? -1 : 0;
 }
 
 int cfg_read_main(struct cfg *c, const char *path)
 {
         struct buf text;
-        char chunk[65536];
-        struct stat st;
-        int fd, ret;
+        struct status st;
+        struct stat sb;
+        int ret;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-                diag_add(c, 1, "%s: cannot open: %s", path, strerror(errno));
-                return -1;
-        }
-        if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-                close(fd);
+        if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
                 diag_add(c, 1, "%s: is a directory", path);
                 return -1;
         }
-        buf_init(&text, CFG_FILE_MAX);
-        for (;;) {
-                ssize_t n = read(fd, chunk, sizeof(chunk));
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        diag_add(c, 1, "%s: read error: %s", path,
-                                 strerror(errno));
-                        close(fd);
-                        buf_release(&text);
-                        return -1;
-                }
-                if (n == 0)
-                        break;
-                if (buf_append(&text, chunk, (size_t)n) < 0) {
-                        diag_add(c, 1, "%s: larger than %d bytes", path,
-                                 CFG_FILE_MAX);
-                        close(fd);
-                        buf_release(&text);
-                        return -1;
-                }
+        buf_init(&text, 0);
+        ret = fileio_read(path, CFG_FILE_MAX, &text, &st);
+        if (ret <= 0) {
+                if (ret == 0)
+                        diag_add(c, 1, "%s: cannot open: %s", path,
+                                 strerror(ENOENT));
+                else
+                        diag_add(c, 1, "%s", st.text);
+                buf_release(&text);
+                return -1;
         }
-        close(fd);
         ret = cfg_parse_main(c, path, buf_cstr(&text), text.len);
         buf_release(&text);
         return ret;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "cfg_lines.h"
 #include "mastercf.h"
 #include "mem.h"
 
@@ -486,63 +487,26 @@ static void drop_duplicates(struct parser *ps)
 struct mastercf *mastercf_parse(const char *path, const char *text, size_t len)
 {
         struct parser ps;
-        struct buf logical;
-        const char *p = text, *end = text + len;
-        int lineno = 0, have = 0, bad = 0;
+        struct cfg_lines r;
+        const char *logical, *error;
+        size_t logical_len;
+        int line, ret;
 
         memset(&ps, 0, sizeof(ps));
         ps.path = path;
         ps.m = xcalloc(1, sizeof(*ps.m));
         ps.m->errors = xcalloc(1, sizeof(*ps.m->errors));
-        buf_init(&logical, 0);
-        while (p < end) {
-                const char *nl = memchr(p, '\n', (size_t)(end - p));
-                const char *s = p, *e = nl != NULL ? nl : end;
-
-                p = nl != NULL ? nl + 1 : end;
-                lineno++;
-                if (memchr(s, '\0', (size_t)(e - s)) != NULL) {
-                        add_error(&ps, lineno, "NUL character in line");
-                        if (have && !bad && s < e && !is_space(*s))
-                                parse_logical(&ps, buf_cstr(&logical));
-                        if (s < e && !is_space(*s)) {
-                                /* a new logical line, bad from the start */
-                                buf_reset(&logical);
-                                ps.line = lineno;
-                                have = 1;
-                        }
-                        bad = 1;
-                        continue;
+        cfg_lines_init(&r, text, len, "a service line");
+        while ((ret = cfg_lines_next(&r, &logical, &logical_len, &line,
+                                     &error)) != 0) {
+                if (ret > 0) {
+                        ps.line = line;
+                        parse_logical(&ps, logical);
+                } else {
+                        add_error(&ps, line, "%s", error);
                 }
-                while (e > s && is_space(e[-1]))
-                        e--;
-                const char *t = s;
-                while (t < e && is_space(*t))
-                        t++;
-                /* blank and comment lines do not end an entry */
-                if (t == e || *t == '#')
-                        continue;
-                if (t != s) {
-                        if (!have) {
-                                add_error(&ps, lineno, "continuation line "
-                                          "without a service line before it");
-                                continue;
-                        }
-                        buf_putc(&logical, ' ');
-                        buf_append(&logical, t, (size_t)(e - t));
-                        continue;
-                }
-                if (have && !bad)
-                        parse_logical(&ps, buf_cstr(&logical));
-                buf_reset(&logical);
-                buf_append(&logical, t, (size_t)(e - t));
-                ps.line = lineno;
-                have = 1;
-                bad = 0;
         }
-        if (have && !bad)
-                parse_logical(&ps, buf_cstr(&logical));
-        buf_release(&logical);
+        cfg_lines_release(&r);
         drop_duplicates(&ps);
         return ps.m;
 }
