@@ -25,7 +25,14 @@ static struct {
         int file_fd;
         int verbose;
         int syslog_open;
-} lg = { "yubin", "", "localhost", LOG_TO_STDERR, -1, 0, 0 };
+        long owner_uid, owner_gid;      /* -1: leave as created */
+} lg = { "yubin", "", "localhost", LOG_TO_STDERR, -1, 0, 0, -1, -1 };
+
+void log_set_file_owner(unsigned uid, unsigned gid)
+{
+        lg.owner_uid = uid;
+        lg.owner_gid = gid;
+}
 
 void log_open(const char *syslog_name, const char *daemon, int dests,
               const char *file)
@@ -60,8 +67,18 @@ void log_reopen(void)
         }
         if (lg.file[0] == '\0')
                 return;
-        lg.file_fd = open(lg.file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-                          0640);
+        lg.file_fd = open(lg.file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+                          O_NOFOLLOW, 0640);
+        if (lg.file_fd >= 0 && lg.owner_uid >= 0 && geteuid() == 0) {
+                struct stat sb;
+
+                if (fstat(lg.file_fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+                    sb.st_uid != (uid_t)lg.owner_uid &&
+                    fchown(lg.file_fd, (uid_t)lg.owner_uid,
+                           (gid_t)lg.owner_gid) < 0) {
+                        /* logged below by whoever cannot reopen it */
+                }
+        }
         if (lg.file_fd < 0) {
                 int saved = errno;
                 char msg[1200];

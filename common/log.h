@@ -19,6 +19,10 @@
  * called again to change any of it (after a config reload). */
 void log_open(const char *syslog_name, const char *daemon, int dests,
               const char *file);
+/* log_set_file_owner - as root, give a maillog_file that this process
+ * creates or reopens to uid/gid (mail_owner), so that daemons which have
+ * dropped privileges can reopen it after rotation too */
+void log_set_file_owner(unsigned uid, unsigned gid);
 /* log_reopen - reopen maillog_file (after logrotate moved it) */
 void log_reopen(void);
 /* log_set_verbose - how many -v were given; log_debug prints when > 0 */

@@ -21,6 +21,7 @@
 #include "loop.h"
 #include "master.h"
 #include "mem.h"
+#include "priv.h"
 
 #ifndef DEF_CONFIG_DIRECTORY
 #define DEF_CONFIG_DIRECTORY "/etc/yubin"
@@ -177,6 +178,18 @@ static int run(void)
         pid_t other;
         int r;
 
+        if (priv_is_root()) {
+                struct priv mail;
+                struct status st;
+
+                if (priv_lookup("mail_owner", cfg_get(sup.conf->cfg,
+                                                      "mail_owner"),
+                                &mail, &st) < 0) {
+                        log_error("%s", st.text);
+                        return EX_CONFIG;
+                }
+                log_set_file_owner(mail.uid, mail.gid);
+        }
         open_log(sup.conf->cfg, 1);
         if (master_check_tls(sup.conf->cfg) > 0)
                 return EX_CONFIG;

@@ -26,6 +26,7 @@ static void on_accept(int fd, int events, void *ctx)
 
         if (client < 0)
                 return;
+        log_info("connect on service %s", d.service);
         int n = snprintf(line, sizeof(line),
                          "220 %s testd service=%s pid=%ld uid=%lu\r\n",
                          cfg_get(d.cfg, "smtpd_banner"), d.service,

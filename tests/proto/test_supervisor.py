@@ -271,6 +271,19 @@ def test_log_reopen_after_rotation(yubin):
     text = open(maillog).read()
     assert re.search(r"^\w{3} [ \d]\d \d\d:\d\d:\d\d \S+ yubin/master\[\d+\]: warning: process",
                      text, re.M), text
+    # a daemon that has dropped privileges reopens the rotated file too
+    pid = int(banner_fields(read_line(port))["pid"])
+    os.rename(maillog, maillog + ".2")
+    assert yubin.ctl("log", "reopen").returncode == 0
+
+    def daemon_has_new_file():
+        fds = f"/proc/{pid}/fd"
+        return any(os.readlink(os.path.join(fds, fd)) == maillog
+                   for fd in os.listdir(fds))
+    assert wait_for(daemon_has_new_file, timeout=5.0)
+    read_line(port)
+    assert wait_for(lambda: f"yubin/testd[{pid}]: connect on service" in open(maillog).read(),
+                    timeout=5.0), open(maillog).read()
 
 
 def make_cert(directory, name):
