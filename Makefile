@@ -2,6 +2,17 @@
 #   make              build every program into bin/
 #   make check        unit tests (cmocka) and protocol tests (pytest)
 #   make check SANITIZE=1   the same, built with ASan + UBSan
+#                     (check also replays each fuzz target's seed corpus:
+#                     tests/fuzz/fuzz_NAME.c built as a plain program and run
+#                     over tests/fuzz/corpus/NAME/*; see fuzz-replay)
+#   make fuzz         build each tests/fuzz/fuzz_NAME.c with clang
+#                     -fsanitize=fuzzer,address,undefined -DFUZZ_LIBFUZZER
+#                     into build/fuzz/ and run it for FUZZ_SECONDS (default
+#                     60) with tests/fuzz/NAME.dict, seeded from
+#                     tests/fuzz/corpus/NAME/ (new inputs go to
+#                     build/fuzz/corpus/NAME/, crashes to build/fuzz/)
+#   make bench        build tests/bench/*.c into build/obj/bench/ and run
+#                     them (not part of check; BENCH_ARGS are passed on)
 #   make run          a demo instance on loopback ports (see README.md)
 #   make install PREFIX=/usr/local DESTDIR=...
 # The first step of each checks the Debian packages it needs (mk/deps.sh)
@@ -74,8 +85,13 @@ LIBCOMMON = $(call dir_archive,common)
 
 UNIT_TESTS = $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
 HELPERS    = $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(HELPER_SRCS))
+FUZZ_NAMES = $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
+FUZZ_BINS  = $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(FUZZ_SRCS))
+BENCH_SRCS = $(wildcard tests/bench/*.c)
+BENCH_BINS = $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all deps deps-test check unit proto run install clean fuzz
+.PHONY: all deps deps-test check unit proto run install clean fuzz \
+	fuzz-replay bench
 .DEFAULT_GOAL := all
 
 all: deps
@@ -137,15 +153,71 @@ $(BUILD)/tests/%: $(BUILD)/tests/helpers/%.o $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-# make check: unit tests, then the protocol tests against a real instance
+# fuzz targets: the same source is a libFuzzer target (make fuzz) or, by
+# default, a program replaying the files it is given (make check); they
+# may use any folder's modules and headers
+FUZZ_DEFS    ?=
+FUZZ_LDFLAGS ?=
+$(BUILD)/tests/fuzz/%.o: ALL_CFLAGS += $(addprefix -I,$(DIRS)) $(FUZZ_DEFS)
+FUZZ_LIBS = $(foreach d,$(filter-out common,$(DIRS)),$(call dir_lib,$(d))) \
+	    $(LIBCOMMON)
+.PRECIOUS: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/bench/%.o
+$(BUILD)/tests/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $(FUZZ_LDFLAGS) -o $@ $^ $(LIBS)
+
+# make check: unit tests, the fuzz seed corpora, then the protocol tests
+# against a real instance
 check: deps deps-test
-	@$(MAKE) --no-print-directory build-all $(UNIT_TESTS)
-	@$(MAKE) --no-print-directory unit proto
+	@$(MAKE) --no-print-directory build-all $(UNIT_TESTS) $(FUZZ_BINS)
+	@$(MAKE) --no-print-directory unit fuzz-replay proto
 
 unit: $(UNIT_TESTS)
 	@failed=0; for t in $(UNIT_TESTS); do \
 		echo "== $$t"; $$t || failed=1; \
 	done; exit $$failed
+
+# each replay is bounded: the corpus is small, a hang is a failure
+FUZZ_REPLAY_TIMEOUT ?= 300
+fuzz-replay: $(FUZZ_BINS)
+	@failed=0; for n in $(FUZZ_NAMES); do \
+		echo "== fuzz_$$n"; \
+		set -- tests/fuzz/corpus/$$n/*; [ -e "$$1" ] || set --; \
+		timeout $(FUZZ_REPLAY_TIMEOUT) $(BUILD)/tests/fuzz/fuzz_$$n "$$@" \
+			|| failed=1; \
+	done; exit $$failed
+
+# make fuzz: libFuzzer builds in their own tree, then each target in turn
+FUZZ_SECONDS ?= 60
+FUZZ_TREE     = build/fuzz
+fuzz: deps deps-test
+	@sh mk/deps.sh fuzz
+	@$(MAKE) --no-print-directory CC=clang BUILD=$(FUZZ_TREE) \
+		BINDIR=$(FUZZ_TREE)/bin OPT=-O1 \
+		SANFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
+		FUZZ_DEFS=-DFUZZ_LIBFUZZER FUZZ_LDFLAGS=-fsanitize=fuzzer \
+		$(patsubst tests/fuzz/%.c,$(FUZZ_TREE)/tests/fuzz/%,$(FUZZ_SRCS))
+	@failed=0; for n in $(FUZZ_NAMES); do \
+		mkdir -p $(FUZZ_TREE)/corpus/$$n; \
+		dict=; [ -f tests/fuzz/$$n.dict ] && dict=-dict=tests/fuzz/$$n.dict; \
+		echo "== fuzz_$$n: $(FUZZ_SECONDS) s"; \
+		$(FUZZ_TREE)/tests/fuzz/fuzz_$$n $$dict \
+			-max_total_time=$(FUZZ_SECONDS) \
+			-artifact_prefix=$(FUZZ_TREE)/fuzz_$$n- \
+			$(FUZZ_TREE)/corpus/$$n tests/fuzz/corpus/$$n || failed=1; \
+	done; exit $$failed
+
+# make bench: benchmarks, each a program over the common/ library
+BENCH_ARGS ?=
+$(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+bench: deps
+	@$(MAKE) --no-print-directory $(BENCH_BINS)
+	@for b in $(BENCH_BINS); do \
+		echo "== $$b"; $$b $(BENCH_ARGS) || exit 1; \
+	done
 
 PYTEST ?= /usr/bin/python3 -m pytest
 PYTEST_ARGS ?= -q

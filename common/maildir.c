@@ -111,6 +111,55 @@ int maildir_rename_noreplace(const char *from, const char *to)
         return 0;
 }
 
+int maildir_read_file(const char *path, size_t max, char **data_r,
+                      size_t *len_r, struct stat *sb_r, struct status *st)
+{
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        size_t size, got = 0;
+        char *data;
+
+        *data_r = NULL;
+        *len_r = 0;
+        if (fd < 0) {
+                if (errno == ENOENT)
+                        return 0;
+                return status_set(st, STATUS_LOCAL_IO, "maildir: open %s: %m",
+                                  path);
+        }
+        if (fstat(fd, sb_r) < 0) {
+                status_set(st, STATUS_LOCAL_IO, "maildir: fstat %s: %m", path);
+                close(fd);
+                return -1;
+        }
+        if (sb_r->st_size < 0 || (uint64_t)sb_r->st_size > max) {
+                *len_r = (size_t)sb_r->st_size;
+                close(fd);
+                return 1;
+        }
+        size = (size_t)sb_r->st_size;
+        data = xmalloc(size + 1);
+        while (got < size) {
+                ssize_t n = read(fd, data + got, size - got);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        status_set(st, STATUS_LOCAL_IO, "maildir: read %s: %m",
+                                   path);
+                        free(data);
+                        close(fd);
+                        return -1;
+                }
+                if (n == 0)
+                        break;  /* shrank meanwhile: what we have */
+                got += (size_t)n;
+        }
+        close(fd);
+        data[got] = '\0';
+        *data_r = data;
+        *len_r = got;
+        return 1;
+}
+
 int maildir_copy_file(const char *from, const char *to, struct status *st)
 {
         char buf[65536];

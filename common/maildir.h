@@ -13,6 +13,12 @@
  * which is what an IMAP session turns into EXISTS, FETCH and EXPUNGE. The
  * handle's message list (maildir_box_count/maildir_box_uid) is the one last
  * reported; a message gone meanwhile makes the maildir_msg_* calls return 0.
+ * Optional, per handle: yubin-cache (sizes, dates and commonly fetched
+ * header fields, rebuilt when missing or bad) and yubin-modseq (CONDSTORE
+ * and QRESYNC modification sequences, which cannot be rebuilt: losing them
+ * gives the folder a new UIDVALIDITY); Dovecot's files are left as they are
+ * apart from a "Y1" field in the uidlist header that says a modseq store
+ * was made.
  * Runs as the mailbox owner, never root; directories are made 0700, files
  * 0600. Errors: -1 + status, 4.x.x for disk or lock trouble (4.3.1 when the
  * disk is full), 5.x.x for bad or missing names, 5.2.2 over quota. */
@@ -23,6 +29,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "buf.h"
 #include "quota.h"
 #include "status.h"
 
@@ -166,6 +173,12 @@ int maildir_subscribe(struct maildir *md, const char *name, int on,
 
 /* MAILDIR_BOX_READONLY - leave new/ as it is (no moves to cur/) */
 #define MAILDIR_BOX_READONLY    (1 << 0)
+/* MAILDIR_BOX_CACHE - keep the folder cache, yubin-cache (sizes, dates,
+ * header offsets and commonly fetched header fields of each message) */
+#define MAILDIR_BOX_CACHE       (1 << 1)
+/* MAILDIR_BOX_MODSEQ - keep the modification sequences, yubin-modseq (IMAP
+ * CONDSTORE/QRESYNC); every sync records what changed since the last one */
+#define MAILDIR_BOX_MODSEQ      (1 << 2)
 
 struct maildir_changes {
         int uidvalidity_changed;        /* all earlier UIDs are void */
@@ -186,6 +199,14 @@ struct maildir_box_stats {
         unsigned long msg_reads;        /* message files opened */
         unsigned long uidlist_reads;
         unsigned long uidlist_writes;
+        unsigned long cache_hits;       /* answers from yubin-cache */
+        unsigned long cache_misses;     /* entries made by reading a file */
+        unsigned long cache_writes;     /* yubin-cache files written */
+        unsigned long cache_discards;   /* corrupt or stale files dropped */
+        unsigned long modseq_reads;     /* yubin-modseq reads (whole or tail) */
+        unsigned long modseq_writes;    /* blocks appended, files written */
+        unsigned long modseq_fsyncs;
+        unsigned long modseq_resets;    /* store lost: new UIDVALIDITY */
 };
 
 /* maildir_box_open - a handle on a folder (cur/, new/ and tmp/ are made if
@@ -291,6 +312,107 @@ int maildir_msg_expunge(struct maildir_box *box, uint32_t uid,
 int maildir_msg_copy(struct maildir_box *src, const uint32_t *uids,
                      size_t count, struct maildir_box *dst, int move,
                      uint32_t *dst_uids_r, struct status *st);
+
+/* maildir_msg_header_size - the header's size with its blank line (the
+ * body's offset) in *size_r, and its size with CRLF line ends in *vsize_r
+ * (either may be NULL); from the cache when the handle keeps one, else by
+ * reading the file */
+int maildir_msg_header_size(struct maildir_box *box, uint32_t uid,
+                            uint64_t *size_r, uint64_t *vsize_r,
+                            struct status *st);
+
+/* ---- the folder cache (maildir_cache.c) ----
+ * yubin-cache in the folder's directory: per message (UID and base file
+ * name) its size, CRLF size, internal date, header size, and the raw lines
+ * of the header fields IMAP clients fetch most (maildir_cache_field), so
+ * ENVELOPE and BODY.PEEK[HEADER.FIELDS (...)] of those need no message
+ * file. Entries are made on first access and the file is rewritten (temp
+ * file + rename, no fsync: it is only a cache) at close, at
+ * maildir_cache_flush, and by a sync once enough entries are new. A
+ * missing, corrupt or foreign file is dropped and rebuilt; the Maildir is
+ * the truth. Dovecot's files are not touched. */
+
+#define MAILDIR_CACHE_NAME      "yubin-cache"
+/* a field longer than this (all its lines) is not kept: read from the file */
+#define MAILDIR_CACHE_FIELD_MAX 8192
+/* kept field bytes per message; fields past it are read from the file */
+#define MAILDIR_CACHE_MSG_MAX   32768
+/* a sync writes the file once this many entries are new */
+#define MAILDIR_CACHE_FLUSH_MIN 256
+
+/* maildir_cache_field - 1 when the cache keeps the header field name (any
+ * case): Date, Subject, From, Sender, Reply-To, To, Cc, Bcc, Message-ID,
+ * In-Reply-To, References, Content-Type, Content-Transfer-Encoding,
+ * MIME-Version, List-Id, Priority, X-Priority, Importance, Newsgroups; else 0 */
+int maildir_cache_field(const char *name);
+
+/* maildir_msg_cached_header - append to out the header fields of uid named
+ * in names (n names, borrowed, any case), whole lines as stored, in the
+ * order of the message, without the blank line that ends a header (what
+ * BODY[HEADER.FIELDS (...)] shows, before CRLF conversion). Answered from
+ * the cache when the handle keeps one and every name is a cached field
+ * (maildir_cache_field); else, and for an entry not yet made, the file is
+ * read (and the entry made). 1, 0 gone, -1 with st. */
+int maildir_msg_cached_header(struct maildir_box *box, uint32_t uid,
+                              const char *const *names, size_t n,
+                              struct buf *out, struct status *st);
+
+/* maildir_cache_fill - make the missing entries of every message in the
+ * view (reads those files); 0, or -1 with st */
+int maildir_cache_fill(struct maildir_box *box, struct status *st);
+
+/* maildir_cache_flush - write yubin-cache now if entries were added since
+ * it was last written; entries of messages no longer in the folder are
+ * dropped. 0, or -1 with st (the cache stays usable in memory). */
+int maildir_cache_flush(struct maildir_box *box, struct status *st);
+
+/* ---- modification sequences (maildir_modseq.c) ----
+ * yubin-modseq in the folder's directory holds each message's MODSEQ and
+ * the folder's HIGHESTMODSEQ (RFC 7162) and the expunged UIDs with the
+ * MODSEQ of their expunge (for QRESYNC's VANISHED (EARLIER)). A sync of a
+ * MAILDIR_BOX_MODSEQ handle gives one new MODSEQ to everything it finds
+ * changed (new messages, flags or keywords changed by anyone, expunges),
+ * appended as one block and fsynced once, under the uidlist lock. The
+ * store cannot be rebuilt from the Maildir: when it is lost or corrupt the
+ * folder gets a new UIDVALIDITY and every message a new UID (clients
+ * resync), so a MODSEQ is never given twice. HIGHESTMODSEQ never goes
+ * down. */
+
+#define MAILDIR_MODSEQ_NAME     "yubin-modseq"
+
+struct maildir_uid_range {
+        uint32_t first, last;   /* inclusive */
+};
+
+/* maildir_box_highestmodseq - HIGHESTMODSEQ as of the last sync or commit
+ * (0 when the handle does not keep modseqs) */
+uint64_t maildir_box_highestmodseq(const struct maildir_box *box);
+/* maildir_msg_modseq - the MODSEQ of uid: 1 and *modseq_r, 0 when the
+ * message is gone or the handle keeps no modseqs */
+int maildir_msg_modseq(struct maildir_box *box, uint32_t uid,
+                       uint64_t *modseq_r);
+/* maildir_changed_since - the UIDs of the reported view whose MODSEQ is
+ * above modseq, increasing (CHANGEDSINCE, SEARCH MODSEQ); a new array in
+ * *uids_r (free with free(); NULL when empty). 0, or -1 with st when the
+ * handle keeps no modseqs. */
+int maildir_changed_since(struct maildir_box *box, uint64_t modseq,
+                          uint32_t **uids_r, size_t *count_r,
+                          struct status *st);
+/* maildir_expunged_since - UIDs expunged with a MODSEQ above modseq, as
+ * increasing disjoint ranges (VANISHED (EARLIER)); may name UIDs that
+ * never existed or were expunged earlier, never a message that exists. A
+ * new array in *ranges_r (free with free(); NULL when empty). 0, or -1
+ * with st when the handle keeps no modseqs. */
+int maildir_expunged_since(struct maildir_box *box, uint64_t modseq,
+                           struct maildir_uid_range **ranges_r,
+                           size_t *count_r, struct status *st);
+/* maildir_modseq_commit - give one new MODSEQ to the flag changes and
+ * expunges this handle made (maildir_msg_store, _expunge, a move) since
+ * the last commit or sync, with one fsync: call it once after the calls of
+ * one STORE or EXPUNGE command, before answering. Changes not committed
+ * are committed by the next sync. 0 (also with nothing to do), or -1 with
+ * st. */
+int maildir_modseq_commit(struct maildir_box *box, struct status *st);
 
 /* ---- saving: delivery and APPEND (maildir_save.c) ---- */
 

@@ -221,6 +221,7 @@ void maildir_box_forget(struct maildir_box *box, uint32_t uid)
         if (r == NULL)
                 return;
         size_t i = (size_t)(r - box->msgs);
+        maildir_modseq_note(box, uid);
         free(r->name);
         memmove(&box->msgs[i], &box->msgs[i + 1],
                 (box->count - i - 1) * sizeof(*box->msgs));
@@ -307,6 +308,8 @@ int maildir_box_open(struct maildir *md, const char *name, int flags,
         box->path = path;
         box->uidlist_path = xasprintf("%s/%s", path, UIDLIST_NAME);
         box->keywords_path = xasprintf("%s/%s", path, KEYWORDS_NAME);
+        box->cache_path = xasprintf("%s/%s", path, MAILDIR_CACHE_NAME);
+        box->modseq_path = xasprintf("%s/%s", path, MAILDIR_MODSEQ_NAME);
         box->flags = flags;
         box->kw = keywords_new();
         *box_r = box;
@@ -320,6 +323,11 @@ void maildir_box_close(struct maildir_box **boxp)
         if (boxp == NULL || *boxp == NULL)
                 return;
         box = *boxp;
+        maildir_cache_close(box);
+        maildir_modseq_free(&box->modseq);
+        free(box->mod_pending);
+        free(box->cache_path);
+        free(box->modseq_path);
         for (size_t i = 0; i < box->count; i++)
                 free(box->msgs[i].name);
         free(box->msgs);

@@ -115,6 +115,11 @@ int maildir_msg_size(struct maildir_box *box, uint32_t uid, uint64_t *size_r,
                 *size_r = rec->size;
                 return 1;
         }
+        struct maildir_cache_info info;
+        if (maildir_cache_info(box, uid, 0, &info, st) > 0) {
+                rec->size = *size_r = info.size;
+                return 1;
+        }
         if ((r = stat_rec(box, uid, &sb, &rec, st)) <= 0)
                 return r;
         rec->size = (uint64_t)sb.st_size;
@@ -134,6 +139,12 @@ int maildir_msg_date(struct maildir_box *box, uint32_t uid, time_t *date_r,
                 return 0;
         if (rec->mtime != 0) {
                 *date_r = rec->mtime;
+                return 1;
+        }
+        struct maildir_cache_info info;
+        if (maildir_cache_info(box, uid, 0, &info, st) > 0 &&
+            info.mtime != 0) {
+                rec->mtime = *date_r = info.mtime;
                 return 1;
         }
         if ((r = stat_rec(box, uid, &sb, &rec, st)) <= 0)
@@ -158,6 +169,17 @@ int maildir_msg_vsize(struct maildir_box *box, uint32_t uid,
         if (rec->vsize != MAILDIR_SIZE_UNKNOWN) {
                 *vsize_r = rec->vsize;
                 return 1;
+        }
+        /* with a cache the file is read once, for good */
+        struct maildir_cache_info info;
+        if ((r = maildir_cache_info(box, uid, 1, &info, st)) != 0) {
+                if (r > 0) {
+                        rec = maildir_box_find(box, uid);
+                        if (rec != NULL)
+                                rec->vsize = info.vsize;
+                        *vsize_r = info.vsize;
+                }
+                return r;
         }
         if ((r = open_rec(box, uid, &fd, &rec, st)) <= 0)
                 return r;
@@ -343,6 +365,7 @@ int maildir_msg_store(struct maildir_box *box, uint32_t uid,
                         rec->flags = nf;
                         rec->kw = nk;
                         maildir_box_seen_update(box, uid, nf, nk);
+                        maildir_modseq_note(box, uid);
                         return 1;
                 }
                 free(name);

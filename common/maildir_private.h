@@ -56,6 +56,9 @@ struct maildir_seen {
         uint32_t kw;
 };
 
+struct maildir_cache;           /* maildir_cache.c */
+struct maildir_modseq;          /* maildir_modseq.c */
+
 struct maildir_box {
         struct maildir *md;
         char *name;
@@ -86,6 +89,21 @@ struct maildir_box {
         uint32_t seen_uidvalidity;
         int synced;
 
+        uint32_t refresh_uidvalidity;   /* the uidlist as the last refresh */
+        uint32_t refresh_next_uid;      /* used it: UIDs at or above this
+                                         * may be unknown to the handle */
+
+        struct maildir_cache *cache;    /* MAILDIR_BOX_CACHE; NULL until
+                                         * first used */
+        char *cache_path;
+
+        struct maildir_modseq *modseq;  /* MAILDIR_BOX_MODSEQ; NULL until
+                                         * the first sync */
+        char *modseq_path;
+        uint32_t *mod_pending;          /* UIDs this handle changed or
+                                         * expunged, not yet committed */
+        size_t mod_pending_count, mod_pending_alloc;
+
         struct maildir_box_stats stats;
 };
 
@@ -101,6 +119,37 @@ struct maildir_save {
         char *out;              /* write buffer */
         size_t out_len;
 };
+
+/* little-endian numbers in yubin-cache and yubin-modseq */
+static inline void maildir_put_le32(unsigned char *p, uint32_t v)
+{
+        for (int i = 0; i < 4; i++)
+                p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static inline void maildir_put_le64(unsigned char *p, uint64_t v)
+{
+        for (int i = 0; i < 8; i++)
+                p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static inline uint32_t maildir_get_le32(const unsigned char *p)
+{
+        uint32_t v = 0;
+
+        for (int i = 3; i >= 0; i--)
+                v = (v << 8) | p[i];
+        return v;
+}
+
+static inline uint64_t maildir_get_le64(const unsigned char *p)
+{
+        uint64_t v = 0;
+
+        for (int i = 7; i >= 0; i--)
+                v = (v << 8) | p[i];
+        return v;
+}
 
 /* maildir.c */
 /* maildir_folder_path - the directory of a (normalized or not) folder
@@ -124,6 +173,12 @@ void maildir_quota_add(struct maildir *md, int64_t bytes, int64_t count);
 const char *maildir_status_errno(int err);
 /* maildir_rename_noreplace - rename that never overwrites (EEXIST) */
 int maildir_rename_noreplace(const char *from, const char *to);
+/* maildir_read_file - read the file at path whole: 1 with a new buffer in
+ * *data_r (NUL-terminated, free with free()), its length and stat; a file
+ * over max bytes gives 1 with *data_r NULL and *len_r its size. 0 when it
+ * does not exist, -1 with st. */
+int maildir_read_file(const char *path, size_t max, char **data_r,
+                      size_t *len_r, struct stat *sb_r, struct status *st);
 /* maildir_copy_file - copy from into a new file to (O_EXCL), fsynced and
  * with from's mtime; 0 or -1 with st (errno kept) */
 int maildir_copy_file(const char *from, const char *to, struct status *st);
@@ -175,5 +230,53 @@ void maildir_box_forget(struct maildir_box *box, uint32_t uid);
  * (a change made by this handle is not reported back to it) */
 void maildir_box_seen_update(struct maildir_box *box, uint32_t uid,
                              uint32_t flags, uint32_t kw);
+
+/* maildir_cache.c */
+/* maildir_cache_parse - parse a yubin-cache file's len bytes (borrowed).
+ * 0 and a new cache in *cache_r (free with maildir_cache_free), or -1 and
+ * why in *error_r (a new string, free with free()) when it is corrupt. */
+int maildir_cache_parse(const char *data, size_t len,
+                        struct maildir_cache **cache_r, char **error_r);
+/* maildir_cache_format - the file contents of a cache; a new string of
+ * *len_r bytes, free with free() */
+char *maildir_cache_format(const struct maildir_cache *cache, size_t *len_r);
+/* maildir_cache_count - how many entries a cache holds */
+size_t maildir_cache_count(const struct maildir_cache *cache);
+void maildir_cache_free(struct maildir_cache **cachep);
+/* maildir_cache_synced - after a sync: drop a cache of another
+ * UIDVALIDITY, write the file when enough entries are new */
+void maildir_cache_synced(struct maildir_box *box);
+/* maildir_cache_close - write what is new, free the handle's cache */
+void maildir_cache_close(struct maildir_box *box);
+struct maildir_cache_info {
+        uint64_t size, vsize;           /* the file, LF and CRLF */
+        uint64_t hdr_size, hdr_vsize;   /* its header with the blank line */
+        time_t mtime;                   /* internal date */
+};
+/* maildir_cache_info - what the handle's cache knows of uid; with make, an
+ * entry missing is made by reading the file. 1 and *info_r, 0 when the
+ * cache cannot say (none kept, no entry and !make, or the message is
+ * gone), -1 with st. */
+int maildir_cache_info(struct maildir_box *box, uint32_t uid, int make,
+                       struct maildir_cache_info *info_r, struct status *st);
+
+/* maildir_modseq.c */
+/* maildir_modseq_parse - parse a yubin-modseq file's len bytes (borrowed)
+ * into a new store (free with maildir_modseq_free). *used_r gets the
+ * length of its complete blocks: a torn last block (a writer at work, or a
+ * crash) is left out, not an error. 0, or -1 and why in *error_r (a new
+ * string) when it is corrupt. */
+int maildir_modseq_parse(const char *data, size_t len,
+                         struct maildir_modseq **ms_r, size_t *used_r,
+                         char **error_r);
+/* maildir_modseq_highest - HIGHESTMODSEQ of a parsed store */
+uint64_t maildir_modseq_highest(const struct maildir_modseq *ms);
+void maildir_modseq_free(struct maildir_modseq **msp);
+/* maildir_modseq_sync - after a refresh: record what changed in the store
+ * (creating it, or giving the folder a new UIDVALIDITY when it was lost);
+ * 0, or -1 with st */
+int maildir_modseq_sync(struct maildir_box *box, struct status *st);
+/* maildir_modseq_note - uid was changed or expunged by this handle */
+void maildir_modseq_note(struct maildir_box *box, uint32_t uid);
 
 #endif

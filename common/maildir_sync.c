@@ -380,6 +380,10 @@ static int refresh_once(struct maildir_box *box, int force, int *retry_r,
         if (maildir_box_read_keywords(box, st) < 0 ||
             maildir_box_read_uidlist(box, 0, st) < 0)
                 return -1;
+        /* every UID below this was given before the scan starts: a file
+         * of one that the scan does not find is gone */
+        box->refresh_uidvalidity = box->ul != NULL ? box->ul->uidvalidity : 0;
+        box->refresh_next_uid = box->ul != NULL ? box->ul->next_uid : 0;
 
         /* the file list: directories that moved are read again, the
          * others are taken from what we knew */
@@ -505,6 +509,11 @@ static int refresh_once(struct maildir_box *box, int force, int *retry_r,
         free(box->msgs);
         box->msgs = msgs;
         box->count = count;
+        if (box->ul != NULL && box->ul->uidvalidity != box->refresh_uidvalidity) {
+                /* a new UIDVALIDITY on the way: nothing is known gone */
+                box->refresh_uidvalidity = box->ul->uidvalidity;
+                box->refresh_next_uid = 0;
+        }
         scan_release(&sc);
         return ret;
 out_fail:
@@ -547,6 +556,8 @@ int maildir_sync(struct maildir_box *box, struct maildir_changes *ch_r,
                 ret = -1;
                 if (box->ul == NULL)
                         return -1;
+        } else if (maildir_modseq_sync(box, st) < 0) {
+                ret = -1;
         }
         uint32_t uidvalidity = box->ul != NULL ? box->ul->uidvalidity : 0;
         if (box->synced && box->seen_uidvalidity != uidvalidity) {
@@ -595,6 +606,7 @@ int maildir_sync(struct maildir_box *box, struct maildir_changes *ch_r,
         box->seen_count = nseen;
         box->seen_uidvalidity = uidvalidity;
         box->synced = 1;
+        maildir_cache_synced(box);
         if (ch_r != NULL)
                 *ch_r = ch;
         else

@@ -311,7 +311,8 @@ static int parse_record(struct uidlist *ul, const char *line, size_t len,
         const char *colon = memchr(name, ':', (size_t)(end - name));
         size_t namelen = (size_t)((colon ? colon : end) - name);
         if (namelen == 0 || memchr(name, '/', namelen) != NULL ||
-            memchr(name, ' ', namelen) != NULL) {
+            memchr(name, ' ', namelen) != NULL ||
+            memchr(name, '\r', namelen) != NULL) {
                 buf_printf(err, "UID %" PRIu32 ": bad file name; ", uid);
                 buf_release(&ext);
                 return -1;
@@ -681,4 +682,41 @@ void uidlist_set_ext(struct uidlist *ul, size_t idx, char key, uint64_t value)
         buf_printf(&b, "%c%" PRIu64, key, value);
         free(r->ext);
         r->ext = buf_steal(&b);
+}
+
+int uidlist_hdr_has(const struct uidlist *ul, char key)
+{
+        const char *p = ul->hdr_ext;
+
+        while (p != NULL && *p != '\0') {
+                if (*p == key)
+                        return 1;
+                p = strchr(p, ' ');
+                if (p != NULL)
+                        p++;
+        }
+        return 0;
+}
+
+void uidlist_hdr_set(struct uidlist *ul, char key, const char *value)
+{
+        struct buf b;
+        const char *p = ul->hdr_ext;
+
+        buf_init(&b, 0);
+        while (p != NULL && *p != '\0') {
+                const char *q = strchr(p, ' ');
+                size_t n = q ? (size_t)(q - p) : strlen(p);
+                if (*p != key && n > 0) {
+                        if (b.len > 0)
+                                buf_putc(&b, ' ');
+                        buf_append(&b, p, n);
+                }
+                p = q ? q + 1 : NULL;
+        }
+        if (b.len > 0)
+                buf_putc(&b, ' ');
+        buf_printf(&b, "%c%s", key, value);
+        free(ul->hdr_ext);
+        ul->hdr_ext = buf_steal(&b);
 }

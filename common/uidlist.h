@@ -95,6 +95,14 @@ void uidlist_retain(struct uidlist *ul, const unsigned char *keep);
 int uidlist_rec_ext(const struct uidlist_rec *rec, char key,
                     uint64_t *value_r);
 
+/* uidlist_hdr_has - 1 when the header has extension field key (an
+ * upper-case letter other than V, N and G), else 0 */
+int uidlist_hdr_has(const struct uidlist *ul, char key);
+
+/* uidlist_hdr_set - set header extension field key to value (borrowed,
+ * copied; no blanks), replacing an earlier one */
+void uidlist_hdr_set(struct uidlist *ul, char key, const char *value);
+
 /* uidlist_set_ext - set extension field key of record idx to value */
 void uidlist_set_ext(struct uidlist *ul, size_t idx, char key,
                      uint64_t value);

@@ -2,7 +2,7 @@
 # deps.sh - check the Debian packages a make target needs; as root on
 # Debian/Ubuntu, install the missing ones (apt-get update once, then
 # apt-get install -y); otherwise print the exact command and fail.
-# Usage: sh mk/deps.sh build|test|run
+# Usage: sh mk/deps.sh build|test|run|fuzz
 set -u
 
 build="gcc make pkg-config libssl-dev libsasl2-dev libsasl2-modules
@@ -10,11 +10,13 @@ build="gcc make pkg-config libssl-dev libsasl2-dev libsasl2-modules
 	zlib1g-dev"
 test="libcmocka-dev python3-pytest openssl clang"
 run="openssl"
+fuzz="clang libclang-rt-dev"
 
 case "${1:-build}" in
 build) want=$build ;;
 test) want="$build $test" ;;
 run) want="$build $run" ;;
+fuzz) want="$build $test $fuzz" ;;
 *) echo "deps.sh: unknown set '$1'" >&2; exit 2 ;;
 esac
 
