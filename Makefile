@@ -161,8 +161,10 @@ FUZZ_LDFLAGS ?=
 $(BUILD)/tests/fuzz/%.o: ALL_CFLAGS += $(addprefix -I,$(DIRS)) $(FUZZ_DEFS)
 FUZZ_LIBS = $(foreach d,$(filter-out common,$(DIRS)),$(call dir_lib,$(d))) \
 	    $(LIBCOMMON)
-.PRECIOUS: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/bench/%.o
-$(BUILD)/tests/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_LIBS)
+.PRECIOUS: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o $(BUILD)/tests/bench/%.o
+# replay builds get their main() from tests/fuzz/replay.c
+FUZZ_MAIN = $(if $(FUZZ_DEFS),,$(BUILD)/tests/fuzz/replay.o)
+$(BUILD)/tests/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_MAIN) $(FUZZ_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $(FUZZ_LDFLAGS) -o $@ $^ $(LIBS)
 

@@ -1,5 +1,5 @@
 /* fuzz_mime.c - fuzz the MIME parser and the IMAP renderings of its tree
- * Used by: make fuzz (libFuzzer, built with -DFUZZ_LIBFUZZER) and make check
+ * Used by: make fuzz (libFuzzer) and make check (with tests/fuzz/replay.c)
  * (the same file built as a plain program that replays the files named on
  * its command line, e.g. the seed corpus in corpus/mime/). Each input is
  * parsed as a whole message; then every header look-up, parameter decoder
@@ -83,38 +83,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mime_free(&m);
         return 0;
 }
-
-#ifndef FUZZ_LIBFUZZER
-/* replay: run each file named on the command line once */
-int main(int argc, char **argv)
-{
-        int i;
-
-        for (i = 1; i < argc; i++) {
-                FILE *f = fopen(argv[i], "rb");
-                struct buf b;
-                char tmp[65536];
-                size_t n;
-
-                if (f == NULL) {
-                        perror(argv[i]);
-                        return 1;
-                }
-                buf_init(&b, 0);
-                while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-                        buf_append(&b, tmp, n);
-                fclose(f);
-                /* an exact-size copy, so a read past the end is caught */
-                uint8_t *copy = malloc(b.len > 0 ? b.len : 1);
-
-                if (copy == NULL)
-                        return 1;
-                memcpy(copy, buf_cstr(&b), b.len);
-                LLVMFuzzerTestOneInput(copy, b.len);
-                free(copy);
-                buf_release(&b);
-        }
-        printf("fuzz_mime: %d inputs replayed\n", argc - 1);
-        return 0;
-}
-#endif
