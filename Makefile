@@ -62,7 +62,8 @@ LIBS     = $(PKG_LIBS) -lpthread
 
 # Programs: NAME:DIR. Each links DIR/NAME.c, DIR's modules and common/.
 PROGRAM_DEFS = yubin:master yubinctl:master authd:auth smtpd:smtp qmgr:smtp \
-	       local:smtp smtp:smtp sendmail:smtp imapd:imap pop3d:pop3
+	       local:smtp smtp:smtp sendmail:smtp postdrop:smtp \
+	       imapd:imap imap:imap pop3d:pop3 pop3:pop3
 DIRS         = common auth smtp imap pop3 master
 prog_name    = $(word 1,$(subst :, ,$(1)))
 prog_dir     = $(word 2,$(subst :, ,$(1)))
@@ -216,9 +217,11 @@ $(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(LIBCOMMON)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 bench: deps
-	@$(MAKE) --no-print-directory $(BENCH_BINS)
+	@sh mk/mail-owner.sh
+	@$(MAKE) --no-print-directory build-all $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do \
-		echo "== $$b"; $$b $(BENCH_ARGS) || exit 1; \
+		echo "== $$b"; YUBIN_BIN=$(CURDIR)/$(BINDIR) $$b $(BENCH_ARGS) \
+			|| exit 1; \
 	done
 
 PYTEST ?= /usr/bin/python3 -m pytest

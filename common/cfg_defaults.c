@@ -84,6 +84,8 @@ const struct cfg_param cfg_params[] = {
               "failed logins per client within auth_failure_window before a ban (0: no limit)"),
         P_TIME("auth_failure_window", "10m", 1, TMAX,
                "window over which failed logins are counted"),
+        P_TIME("auth_token_lifetime", "30s", 1, TMAX,
+               "how long a login token from authd can be redeemed"),
         P_LIST("authorized_flush_users", "static:anyone",
                "who may flush the queue (accepted for compatibility; no effect)"),
         P_LIST("authorized_mailq_users", "static:anyone",

@@ -42,6 +42,13 @@ void loop_init(void)
                 log_fatal("event_base_new failed");
 }
 
+void loop_free(void)
+{
+        if (base != NULL)
+                event_base_free(base);
+        base = NULL;
+}
+
 struct event_base *loop_base(void)
 {
         if (base == NULL)

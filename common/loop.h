@@ -15,6 +15,10 @@ struct loop_fd;
 
 /* loop_init - create the process's loop (again after fork, in the child) */
 void loop_init(void);
+/* loop_free - free the process's loop and whatever libevent still holds
+ * for it (deferred frees of closed connections); for the end of a test or
+ * program. loop_init() may follow. */
+void loop_free(void);
 /* loop_base - the libevent base, for conn.c and tls.c only */
 struct event_base *loop_base(void);
 /* loop_run - dispatch until loop_exit() or nothing is left; 0 or -1 */

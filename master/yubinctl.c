@@ -31,6 +31,8 @@ static const struct ctl_command ctl_commands[] = {
           "users: add, del, passwd, enable, disable, list, import" },
         { "domain", ctl_domain_run,
           "the user database's domains: add, del, list" },
+        { "pbs", ctl_pbs_run,
+          "POP/IMAP-before-SMTP grants: list, check ADDRESS" },
         { "help", ctl_help_run, "this text" },
 };
 
