@@ -135,10 +135,9 @@ static struct areq *areq_new(struct auth_conn *ac,
 }
 
 /* areq_free - forget r (its id may be used again) */
-static void areq_free(struct areq *r)
+/* areq_destroy - free r and what it holds; its id stays in the map */
+static void areq_destroy(struct areq *r)
 {
-        idle(r);
-        auth_map_del(r->ac->open, r->id);
         auth_workers_cancel(&r->job);
         auth_workers_sasl_free(&r->sasl);
         loop_timer_free(&r->timer);
@@ -148,6 +147,13 @@ static void areq_free(struct areq *r)
         free(r->rip);
         free(r->mech);
         free(r);
+}
+
+static void areq_free(struct areq *r)
+{
+        idle(r);
+        auth_map_del(r->ac->open, r->id);
+        areq_destroy(r);
 }
 
 /* proto_error - answer ERROR, log, and drop a client that keeps at it */
@@ -662,15 +668,7 @@ static int free_areq(const char *key, void *value, void *ctx)
 
         /* areq_free() would delete from the map we are walking */
         r->busy = 0;
-        auth_workers_cancel(&r->job);
-        auth_workers_sasl_free(&r->sasl);
-        loop_timer_free(&r->timer);
-        buf_release(&r->held);
-        free(r->user);
-        free(r->service);
-        free(r->rip);
-        free(r->mech);
-        free(r);
+        areq_destroy(r);
         return 1;
 }
 
