@@ -12,7 +12,8 @@
 #                     tests/fuzz/corpus/NAME/ (new inputs go to
 #                     build/fuzz/corpus/NAME/, crashes to build/fuzz/)
 #   make bench        build tests/bench/*.c into build/obj/bench/ and run
-#                     them (not part of check; BENCH_ARGS are passed on)
+#                     them, then tests/bench/*.py (not part of check;
+#                     BENCH_ARGS are passed on to the C ones)
 #   make run          a demo instance on loopback ports (see README.md)
 #   make install PREFIX=/usr/local DESTDIR=...
 # The first step of each checks the Debian packages it needs (mk/deps.sh)
@@ -90,6 +91,7 @@ FUZZ_NAMES = $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
 FUZZ_BINS  = $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(FUZZ_SRCS))
 BENCH_SRCS = $(wildcard tests/bench/*.c)
 BENCH_BINS = $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+BENCH_PYS  = $(wildcard tests/bench/*.py)
 
 .PHONY: all deps deps-test check unit proto run install clean fuzz \
 	fuzz-replay bench
@@ -222,6 +224,11 @@ bench: deps
 	@for b in $(BENCH_BINS); do \
 		echo "== $$b"; YUBIN_BIN=$(CURDIR)/$(BINDIR) $$b $(BENCH_ARGS) \
 			|| exit 1; \
+	done
+	@for b in $(BENCH_PYS); do \
+		echo "== $$b"; YUBIN_BIN=$(CURDIR)/$(BINDIR) \
+			YUBIN_HELPERS=$(CURDIR)/$(BUILD)/tests \
+			/usr/bin/python3 $$b || exit 1; \
 	done
 
 PYTEST ?= /usr/bin/python3 -m pytest

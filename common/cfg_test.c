@@ -312,6 +312,7 @@ static void test_default_values(void **state)
         free(s);
         s = list_of(c, "smtpd_relay_restrictions");
         assert_string_equal(s, "permit_mynetworks|permit_sasl_authenticated|"
+                            "permit_pop_before_smtp|"
                             "defer_unauth_destination");
         free(s);
         s = list_of(c, "smtpd_client_event_limit_exceptions");

@@ -1160,6 +1160,43 @@ int conn_fd(const struct conn *c)
         return c->fd;
 }
 
+int conn_detach(struct conn **cp, struct buf *pending, struct status *st)
+{
+        struct conn *c = *cp;
+        struct evbuffer *in;
+        size_t n;
+        int fd;
+
+        if (c->state != ST_OPEN || c->fd_in_bev || c->bev == NULL)
+                return status_set(st, STATUS_PERM, "conn_detach: not a "
+                                  "plain open connection");
+        if (output_len(c) > 0)
+                return status_set(st, STATUS_TEMP, "conn_detach: output "
+                                  "still queued");
+        in = bufferevent_get_input(c->bev);
+        n = evbuffer_get_length(in);
+        if (n > 0 && buf_append(pending, evbuffer_pullup(in, (ssize_t)n),
+                                n) < 0)
+                return status_set(st, STATUS_TEMP, "conn_detach: %zu bytes "
+                                  "of input do not fit", n);
+        /* the plain bufferevent does not own the socket: freeing the conn
+         * without it leaves the socket open */
+        fd = c->fd;
+        c->fd = -1;
+        conn_free(cp);
+        return fd;
+}
+
+void conn_unread(struct conn *c, const void *data, size_t len)
+{
+        if (len == 0 || c->bev == NULL)
+                return;
+        if (evbuffer_prepend(bufferevent_get_input(c->bev), data, len) < 0)
+                log_fatal("conn: out of memory unreading %zu bytes", len);
+        c->scanned = 0;
+        kick(c, KICK_INPUT);
+}
+
 const char *conn_event_name(enum conn_event ev)
 {
         switch (ev) {

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "buf.h"
 #include "status.h"
 #include "tls.h"
 
@@ -202,6 +203,21 @@ const struct sockaddr *conn_peer_sockaddr(const struct conn *c,
                                           socklen_t *len_r);
 /* conn_fd - the socket, for getsockopt() and the like; the conn owns it */
 int conn_fd(const struct conn *c);
+
+/* conn_detach - end c without closing its socket, to hand the socket to
+ * another process (a login front end passing a client to its session):
+ * input read but not yet delivered is appended to pending (borrowed; a
+ * cap on it is respected). Only for a plain (no TLS) open conn with no
+ * unsent output. Returns the socket, now the caller's, and frees *cp and
+ * clears it; or -1 with st, c left as it was (TLS, output queued,
+ * closing, or pending's cap too small). May be called from c's own
+ * callback. */
+int conn_detach(struct conn **cp, struct buf *pending, struct status *st);
+/* conn_unread - put len bytes (copied) in front of the input not yet
+ * delivered, as if the peer had sent them first: what a login front end
+ * had read before it handed the socket over. They are delivered from the
+ * loop, as lines or CONN_DATA like any input. */
+void conn_unread(struct conn *c, const void *data, size_t len);
 
 /* conn_event_name - "LINE", "EOF", ... for log and test messages */
 const char *conn_event_name(enum conn_event ev);

@@ -8,8 +8,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "authc.h"
 #include "buf.h"
 #include "cfg.h"
+#include "login_proto.h"
 #include "mastercf.h"
 
 struct loop_timer;
@@ -79,6 +81,44 @@ size_t master_proc_count(void);
 /* master_proc_set_current - which conf and generation restarts use */
 void master_proc_set_current(struct master_conf *conf, int gen,
                              int foreground, int verbose);
+
+/* master_session_open - listen on $data_directory/login.socket for the
+ * login front ends' LOGIN requests and start the per-user sessions they
+ * ask for (master_session.c); after loop_init(). 0, or -1 (logged). */
+int master_session_open(struct master_conf *conf);
+/* master_session_set_current - the conf new sessions are started from */
+void master_session_set_current(struct master_conf *conf, int foreground,
+                                int verbose);
+/* master_session_close - stop listening, drop pending requests */
+void master_session_close(void);
+
+/* What it takes to start one session (master_spawn.c). Borrowed. */
+struct master_spawn {
+        const struct master_conf *conf;
+        const struct master_service *service;   /* the front end's */
+        const char *program;            /* session program: "pop3" */
+        struct login_client_info info;
+        const struct authc_user *user;  /* as authd redeemed the token */
+        int client_fd;                  /* dup'ed into the child */
+        const char *input;              /* the front end's unused input */
+        size_t input_len;
+        int privileged, foreground, verbose;
+};
+/* master_spawn_session - fork the session program as sp->user (never
+ * root) and count it; returns its pid, or -1 (logged) */
+pid_t master_spawn_session(const struct master_spawn *sp);
+/* master_spawn_count_of - running sessions of proto, user and client
+ * address rip */
+size_t master_spawn_count_of(const char *proto, const char *user,
+                             const char *rip);
+/* master_spawn_reaped - 1 if pid was a session (now forgotten), else 0 */
+int master_spawn_reaped(pid_t pid, int wstatus);
+/* master_spawn_signal_all - send signo to every session */
+void master_spawn_signal_all(int signo);
+/* master_spawn_count - sessions alive */
+size_t master_spawn_count(void);
+/* master_spawn_forget_all - drop the table (at exit) */
+void master_spawn_forget_all(void);
 
 /* master_check - everything `yubin check` looks at; logs each problem and
  * returns how many errors were found */

@@ -76,8 +76,9 @@ static void reap(int signo, void *ctx)
         pid_t pid;
 
         while ((pid = waitpid(-1, &wstatus, WNOHANG)) > 0)
-                master_proc_reaped(pid, wstatus);
-        if (sup.stopping && master_proc_count() == 0)
+                if (!master_spawn_reaped(pid, wstatus))
+                        master_proc_reaped(pid, wstatus);
+        if (sup.stopping && master_proc_count() + master_spawn_count() == 0)
                 loop_exit();
 }
 
@@ -86,6 +87,7 @@ static void kill_stragglers(void *ctx)
         log_warn("children still running after %d s; killing them",
                  STOP_GRACE_MS / 1000);
         master_proc_signal_all(SIGKILL);
+        master_spawn_signal_all(SIGKILL);
 }
 
 static void stop(int signo, void *ctx)
@@ -95,8 +97,10 @@ static void stop(int signo, void *ctx)
         sup.stopping = 1;
         log_info("terminating on signal %d", signo);
         master_proc_set_current(NULL, 0, sup.foreground, sup.verbose);
+        master_session_set_current(NULL, sup.foreground, sup.verbose);
         master_proc_signal_all(SIGTERM);
-        if (master_proc_count() == 0) {
+        master_spawn_signal_all(SIGTERM);
+        if (master_proc_count() + master_spawn_count() == 0) {
                 loop_exit();
                 return;
         }
@@ -129,6 +133,7 @@ static void reload(int signo, void *ctx)
         sup.conf = conf;
         sup.gen++;
         master_proc_set_current(conf, sup.gen, sup.foreground, sup.verbose);
+        master_session_set_current(conf, sup.foreground, sup.verbose);
         master_proc_start_all(conf, sup.gen);
 }
 
@@ -228,11 +233,17 @@ static int run(void)
         loop_signal_new(SIGUSR2, reopen_logs, NULL);
         log_info("daemon started -- version %s, configuration %s",
                  YUBIN_VERSION, sup.config_dir);
+        if (master_session_open(sup.conf) < 0) {
+                master_pid_remove();
+                return 1;
+        }
         sup.gen = 1;
         master_proc_set_current(sup.conf, sup.gen, sup.foreground,
                                 sup.verbose);
+        master_session_set_current(sup.conf, sup.foreground, sup.verbose);
         master_proc_start_all(sup.conf, sup.gen);
         loop_run();
+        master_session_close();
         loop_timer_free(&sup.kill_timer);
         master_conf_free(&sup.conf);
         log_info("stopped");
