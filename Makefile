@@ -254,9 +254,20 @@ install:
 	for p in mailq newaliases; do \
 		[ -e build/inst/bin/$$p ] && ln -sf $(SBINDIR)/sendmail $(DESTDIR)$(BINDIR_INST)/$$p || true; \
 	done
-	for p in $(filter-out yubin yubinctl sendmail,$(PROGRAMS)); do \
+	for p in $(filter-out yubin yubinctl sendmail postdrop,$(PROGRAMS)); do \
 		install -m 755 build/inst/bin/$$p $(DESTDIR)$(LIBEXECDIR)/yubin/; \
 	done
+	# postdrop: setgid postdrop, so any local user can drop mail into
+	# the queue's maildrop/ (mail_owner:postdrop 1730); see common/maildrop.h
+	if [ -f build/inst/bin/postdrop ]; then \
+		getent group postdrop >/dev/null || \
+			{ [ "$$(id -u)" != 0 ] || groupadd --system postdrop; }; \
+		install -m 755 build/inst/bin/postdrop $(DESTDIR)$(SBINDIR)/; \
+		if [ "$$(id -u)" = 0 ]; then \
+			chgrp postdrop $(DESTDIR)$(SBINDIR)/postdrop && \
+			chmod 2755 $(DESTDIR)$(SBINDIR)/postdrop; \
+		fi; \
+	fi
 	for f in conf/main.cf conf/master.cf conf/aliases; do \
 		[ -f $(DESTDIR)$(SYSCONFDIR)/yubin/$$(basename $$f) ] || \
 			install -m 644 $$f $(DESTDIR)$(SYSCONFDIR)/yubin/; \

@@ -21,6 +21,7 @@
 #define STATUS_BAD_MAILBOX      "5.1.1"
 #define STATUS_OVER_QUOTA       "5.2.2"
 #define STATUS_TOO_BIG          "5.3.4"
+#define STATUS_ROUTING_LOOP     "5.4.6" /* mail loop (Delivered-To, hops) */
 #define STATUS_SYNTAX           "5.5.2"
 #define STATUS_BAD_ARGS         "5.5.4"
 #define STATUS_POLICY           "5.7.1"

@@ -8,7 +8,8 @@ set -u
 build="gcc make pkg-config libssl-dev libsasl2-dev libsasl2-modules
 	libsqlite3-dev libpam0g-dev libcrypt-dev libevent-dev libc-ares-dev
 	zlib1g-dev"
-test="libcmocka-dev python3-pytest openssl clang fail2ban fetchmail
+test="libcmocka-dev python3-pytest openssl clang fail2ban fetchmail swaks
+	pflogsumm
 	dovecot-pop3d"
 run="openssl"
 fuzz="clang libclang-rt-dev"

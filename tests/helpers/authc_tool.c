@@ -147,7 +147,7 @@ static int run_sync(const char *path, int argc, char **argv)
         struct authc_sync *s;
         struct status st;
         const char *cmd = argv[0];
-        int ret;
+        int ret = -1;
 
         if ((s = authc_sync_open(path, 10000, &st)) == NULL) {
                 printf("TEMPFAIL %s\n", st.text);

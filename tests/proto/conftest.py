@@ -147,7 +147,13 @@ class Instance:
             "daemon_directory": self.daemons,
             "inet_interfaces": "loopback-only",
             "mynetworks": "127.0.0.0/8",
+            # the shipped aliases file, so that no test depends on the
+            # machine's /etc/aliases
+            "alias_maps": "hash:" + os.path.join(self.etc, "aliases"),
+            "alias_database": "hash:" + os.path.join(self.etc, "aliases"),
         })
+        shutil.copy(os.path.join(REPO, "conf", "aliases"),
+                    os.path.join(self.etc, "aliases"))
 
     # configuration -------------------------------------------------------
     def add_service(self, command, port=None, host="127.0.0.1", options=(),

@@ -1,0 +1,143 @@
+/* qmgr.h - the queue manager's shared structures
+ * Used by: the qmgr modules only (qmgr.c main: sockets, timers, scans;
+ * qmgr_message.c one message from activation to removal or deferral;
+ * qmgr_deliver.c requests to local; qmgr_bounce.c bounces and success
+ * notices; qmgr_backoff.c retry times; qmgr_log.c the log lines).
+ * qmgr runs as mail_owner (after making the queue directories as root) and
+ * is event-driven: it never waits for a delivery. It parses queue files
+ * (queue_file.c checks them) and local's answers; no network input. */
+#ifndef YUBIN_QMGR_H
+#define YUBIN_QMGR_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "queue_file.h"
+#include "status.h"
+
+struct cfg;
+struct conn;
+struct resolve;
+
+#define QMGR_ACTIVE_MAX         2000    /* messages in memory at once */
+#define QMGR_INCOMING_SCAN_MS   (5 * 1000)      /* backstop for notify */
+#define QMGR_CONFIG_RETRY_MS    (2 * 1000)
+#define QMGR_FORWARDS_MAX       1000    /* FORWARD lines per recipient */
+
+/* What the whole process shares. */
+struct qmgr {
+        struct cfg *cfg;
+        const char *queue_dir;
+        const char *myhostname;
+        const char *mail_name;
+        const char *myorigin;
+        const char *double_bounce_rcpt; /* 2bounce_notice_recipient */
+        struct resolve *resolve;        /* NULL: configuration trouble */
+        struct status config_st;        /* ... and why */
+        long long config_retry_ms;
+        long long min_backoff, max_backoff;     /* seconds */
+        long long queue_lifetime, bounce_lifetime;
+        long long bounce_size_limit;
+        long long expansion_limit, recursion_limit;
+        size_t local_limit;             /* local requests at once */
+        size_t local_busy;
+        size_t active;                  /* messages in memory */
+        int draining;                   /* stopping: start nothing new */
+};
+
+extern struct qmgr qmgr;
+
+/* One recipient's outcome in the current pass. */
+struct qmgr_rcpt {
+        int waiting;                    /* a local request is out */
+        int finished;                   /* its outcome is recorded */
+        int sent, deferred, bounced;    /* targets so far */
+        char *defer_code, *defer_text;  /* the first deferral's */
+        char **forwards;                /* addresses local handed back */
+        size_t nforwards;
+};
+
+/* A target that failed for good, for the bounce. */
+struct qmgr_fail {
+        size_t rcpt;
+        char *target;                   /* final recipient */
+        char *code;
+        char *text;
+};
+
+/* A message in memory, from activation to its end in this pass. */
+struct qmgr_msg {
+        char id[QUEUE_ID_MAX];
+        struct queue_file *qf;
+        double arrival;                 /* wall clock, seconds */
+        double activated;
+        struct qmgr_rcpt *rs;           /* per recipient; grows with qf */
+        size_t nrs;
+        struct qmgr_fail *fails;
+        size_t nfails;
+        size_t *sent_notify;            /* sent recipients with
+                                         * NOTIFY=SUCCESS */
+        size_t nsent_notify;
+        size_t outstanding;             /* local requests not answered */
+        size_t added;                   /* recipients added by expansion */
+        size_t added_synced;            /* ... of which on disk */
+        int routing;                    /* inside qmgr_message_route */
+        int sync_failed;
+};
+
+/* qmgr_message.c */
+/* qmgr_message_activate - take queue_dir/active/id in hand: open,
+ * check, log, route every pending recipient */
+void qmgr_message_activate(const char *id);
+/* qmgr_message_local_done - local answered (or failed to) for recipient
+ * i of msg: results were recorded with qmgr_message_result */
+void qmgr_message_local_done(struct qmgr_msg *msg, size_t i);
+/* qmgr_message_result - one target's outcome for recipient i: status
+ * "sent", "deferred" or "bounced", relay "local" or "none" */
+void qmgr_message_result(struct qmgr_msg *msg, size_t i, const char *status,
+                         const char *code, const char *target,
+                         const char *text, const char *relay,
+                         double sent_at);
+/* qmgr_message_forward - recipient i named addr (alias, .forward) for
+ * qmgr to deliver */
+void qmgr_message_forward(struct qmgr_msg *msg, size_t i, const char *addr);
+
+/* qmgr_deliver.c */
+/* qmgr_deliver_local - ask local to deliver recipient i of msg (queued
+ * when qmgr.local_limit requests are out) */
+void qmgr_deliver_local(struct qmgr_msg *msg, size_t i, int no_virtual);
+
+/* qmgr_bounce.c */
+/* qmgr_bounce - write the non-delivery notice for msg's failures (or
+ * drop or double-bounce them, for the null sender); 0, or -1 with st
+ * when the notice could not be queued (the recipients stay deferred) */
+int qmgr_bounce(struct qmgr_msg *msg, struct status *st);
+/* qmgr_success_notice - the RFC 3461 NOTIFY=SUCCESS notice, if any
+ * recipient asked for one (best effort) */
+void qmgr_success_notice(struct qmgr_msg *msg);
+
+/* qmgr_backoff.c */
+/* qmgr_backoff - seconds until the next attempt for a message that
+ * arrived age seconds ago: the age itself, within [min, max] (so the
+ * wait about doubles each time, as in Postfix) */
+long long qmgr_backoff(long long age, long long min, long long max);
+/* qmgr_expired - 1 when a message age seconds old must be returned
+ * (lifetime 0: after one attempt, as Postfix's maximal_queue_lifetime =
+ * 0 means) */
+int qmgr_expired(long long age, long long lifetime);
+
+/* qmgr_log.c - each line shape has one builder */
+/* qmgr_log_delay - Postfix's delay number: "0.12", "1.4", "12", "0" */
+void qmgr_log_delay(char *out, size_t size, double secs);
+void qmgr_log_active(const struct qmgr_msg *msg);
+void qmgr_log_rcpt(const struct qmgr_msg *msg, const char *to,
+                   const char *orig_to, const char *relay, double sent_at,
+                   double done_at, const char *code, const char *status,
+                   const char *text);
+void qmgr_log_removed(const struct qmgr_msg *msg);
+void qmgr_log_expired(const struct qmgr_msg *msg);
+/* qmgr_now - the wall clock in seconds, with microseconds */
+double qmgr_now(void);
+
+#endif
