@@ -513,6 +513,25 @@ static void addr_free(struct imap_addr **ap)
         *ap = NULL;
 }
 
+int imap_envelope_first_mailbox(const char *value, size_t len,
+                                struct buf *out)
+{
+        struct imap_addr *list = NULL, *a;
+        int found = 0;
+
+        (void)addr_parse(value, len, &list);
+        /* the first real address: group markers have no domain */
+        for (a = list; a != NULL; a = a->next) {
+                if (a->mailbox != NULL && a->domain != NULL) {
+                        buf_puts(out, a->mailbox);
+                        found = 1;
+                        break;
+                }
+        }
+        addr_free(&list);
+        return found;
+}
+
 static void write_addrs(struct buf *out, const struct imap_addr *a)
 {
         if (a == NULL) {

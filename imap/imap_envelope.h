@@ -33,4 +33,10 @@ int imap_envelope_append_nstring_nolf(struct buf *out, const char *s);
  * nothing had to change, else a literal */
 int imap_envelope_append_human(struct buf *out, const char *s, size_t len);
 
+/* imap_envelope_first_mailbox - the local part (addr-mailbox) of the
+ * first address in an address field's value (RFC 5256 SORT FROM, TO,
+ * CC), appended to out; 1 found, 0 none */
+int imap_envelope_first_mailbox(const char *value, size_t len,
+                                struct buf *out);
+
 #endif
