@@ -215,12 +215,19 @@ static void on_signal(int signo, void *ctx)
         }
 }
 
+#define DAEMON_SIGNALS 4
+
+/* the handlers live as long as the process; kept here, not leaked */
+static struct loop_signal *watched[DAEMON_SIGNALS];
+
 void daemon_watch_signals(struct daemon *d)
 {
-        static const int signals[] = { SIGTERM, SIGINT, SIGUSR1, SIGUSR2 };
+        static const int signals[DAEMON_SIGNALS] = {
+                SIGTERM, SIGINT, SIGUSR1, SIGUSR2
+        };
 
-        for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
-                loop_signal_new(signals[i], on_signal, d);
+        for (size_t i = 0; i < DAEMON_SIGNALS; i++)
+                watched[i] = loop_signal_new(signals[i], on_signal, d);
 }
 
 int daemon_stopping(const struct daemon *d)
