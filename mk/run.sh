@@ -24,7 +24,7 @@ cat > "$etc/main.cf" <<CONF
 # Demo instance made by 'make run'; remade each time.
 myhostname = localhost.localdomain
 mydomain = example.com
-mydestination = \$myhostname, localhost, \$mydomain
+mydestination = \$myhostname, localhost
 inet_interfaces = loopback-only
 queue_directory = $run/spool
 data_directory = $run/data
@@ -35,7 +35,10 @@ tls_cert_file = $etc/cert.pem
 tls_key_file = $etc/key.pem
 smtpd_tls_security_level = may
 smtpd_sasl_auth_enable = yes
+alias_maps = hash:$etc/aliases
+alias_database = hash:$etc/aliases
 CONF
+[ -f "$etc/aliases" ] || cp "$top/conf/aliases" "$etc/aliases"
 
 cat > "$etc/master.cf" <<'CONF'
 # Demo services on unprivileged ports, made by 'make run'.
@@ -59,6 +62,11 @@ chmod 644 "$etc/main.cf" "$etc/master.cf"
 if [ "$(id -u)" -eq 0 ]; then
 	sh "$top/mk/mail-owner.sh"
 	chown yubin "$etc/key.pem" "$run/mail"
+	# the demo's virtual mail belongs to mail_owner
+	cat >> "$etc/main.cf" <<CONF
+virtual_uid_maps = static:$(id -u yubin)
+virtual_gid_maps = static:$(id -g yubin)
+CONF
 fi
 
 echo "Yubin demo instance, configuration in $etc"
