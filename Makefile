@@ -44,7 +44,7 @@ endif
 DAEMON_DIR ?= $(CURDIR)/$(BINDIR)
 
 PKGS    = libevent libevent_openssl openssl libsasl2 sqlite3 libcares zlib \
-	  libcrypt pam
+	  libcrypt pam libpcre2-8
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -58,7 +58,7 @@ DEFS     = -D_GNU_SOURCE -DYUBIN_VERSION='"$(VERSION)"' \
 	   -DDEF_COMMAND_DIRECTORY='"$(SBINDIR)"'
 ALL_CFLAGS = -std=c17 $(WARN) $(DEFS) -Icommon $(PKG_CFLAGS) $(SANFLAGS) \
 	     $(CFLAGS) -MMD -MP
-ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+ALL_LDFLAGS = $(SANFLAGS) -Wl,--as-needed $(LDFLAGS)
 LIBS     = $(PKG_LIBS) -lpthread
 
 # Programs: NAME:DIR. Each links DIR/NAME.c, DIR's modules and common/.
@@ -219,6 +219,7 @@ $(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(LIBCOMMON)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 bench: deps
+	@sh mk/deps.sh bench
 	@sh mk/mail-owner.sh
 	@$(MAKE) --no-print-directory build-all $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do \

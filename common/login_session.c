@@ -1,8 +1,9 @@
 /* login_session.c - the start of a per-user IMAP/POP3 session process
  * Used by: imap and pop3 (login_session.h). Reads the SESSION message the
- * supervisor left in a memfd, checks it, and gives the session its client
- * connection with the front end's unused input in front. Runs as the
- * mailbox owner; parses only what the supervisor wrote. */
+ * supervisor left in a memfd and checks it (the client connection is
+ * login_session_conn.c's, so that a session using its own socket layer
+ * does not link conn.c). Runs as the mailbox owner; parses only what the
+ * supervisor wrote. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,17 +110,6 @@ int login_session_read(int fd, struct login_session **s_r, struct status *st)
         }
         *s_r = s;
         return 0;
-}
-
-struct conn *login_session_conn(struct login_session *s,
-                                const struct conn_opts *opts,
-                                conn_event_fn *cb, void *ctx)
-{
-        struct conn *c = conn_new(LOGIN_SESSION_CLIENT_FD, opts, cb, ctx);
-
-        conn_unread(c, s->pending.data, s->pending.len);
-        buf_release(&s->pending);
-        return c;
 }
 
 void login_session_log_end(const struct login_session *s, const char *reason,

@@ -146,6 +146,33 @@ int maildir_box_read_keywords(struct maildir_box *box, struct status *st)
         return 0;
 }
 
+/* next_uidvalidity - v, or more: past the last UIDVALIDITY any folder of
+ * this Maildir was given, kept in the root's dovecot-uidvalidity (hex, as
+ * Dovecot keeps it), so that a folder deleted and created again within a
+ * second still gets a new one (RFC 9051 2.3.1.1). Best effort: a file
+ * that cannot be read or written leaves v as it is. */
+static uint32_t next_uidvalidity(const struct maildir_box *box, uint32_t v)
+{
+        char *path = xasprintf("%s/dovecot-uidvalidity", box->md->root);
+        char *tmp = xasprintf("%s.%ld.tmp", path, (long)getpid());
+        FILE *f;
+        unsigned int last;
+
+        if ((f = fopen(path, "r")) != NULL) {
+                if (fscanf(f, "%x", &last) == 1 && v <= last)
+                        v = last + 1;
+                fclose(f);
+        }
+        if ((f = fopen(tmp, "w")) != NULL) {
+                int bad = fprintf(f, "%08x\n", v) < 0;
+                if (fclose(f) != 0 || bad || rename(tmp, path) < 0)
+                        (void)unlink(tmp);
+        }
+        free(tmp);
+        free(path);
+        return v;
+}
+
 int maildir_box_lock(struct maildir_box *box, struct dotlock **lock_r,
                      struct status *st)
 {
@@ -161,6 +188,7 @@ int maildir_box_lock(struct maildir_box *box, struct dotlock **lock_r,
                 uint32_t v = (uint32_t)time(NULL);
                 if (v <= box->last_uidvalidity)
                         v = box->last_uidvalidity + 1;
+                v = next_uidvalidity(box, v);
                 box->ul = uidlist_new(v);
                 box->last_uidvalidity = v;
                 box->ul_known = 0;

@@ -144,9 +144,8 @@ int maildir_save_write(struct maildir_save *sv, const void *data, size_t len,
         return 0;
 }
 
-/* finish_file - flush, set the internal date (0: leave it), fsync, close */
-static int finish_file(struct maildir_save *sv, time_t date,
-                       struct status *st)
+/* finish_file - flush, fsync, close */
+static int finish_file(struct maildir_save *sv, struct status *st)
 {
         if (sv->pending_cr) {
                 sv->pending_cr = 0;
@@ -155,13 +154,6 @@ static int finish_file(struct maildir_save *sv, time_t date,
         }
         if (flush_out(sv, st) < 0)
                 return -1;
-        if (date != 0) {
-                struct timespec ts[2] = { { date, 0 }, { date, 0 } };
-                if (futimens(sv->fd, ts) < 0)
-                        return status_set(st, STATUS_LOCAL_IO,
-                                          "maildir: utimes %s: %m",
-                                          sv->tmp_path);
-        }
         if (fsync(sv->fd) < 0)
                 return status_set(st, maildir_status_errno(errno),
                                   "maildir: fsync %s: %m", sv->tmp_path);
@@ -217,7 +209,7 @@ int maildir_save_deliver(struct maildir_save **svp, char **name_r,
 
         if (name_r != NULL)
                 *name_r = NULL;
-        if (finish_file(sv, 0, st) < 0 || check_quota(sv, st) < 0) {
+        if (finish_file(sv, st) < 0 || check_quota(sv, st) < 0) {
                 save_free(svp, 1);
                 return -1;
         }
@@ -270,7 +262,11 @@ int maildir_save_append(struct maildir_save **svp, struct maildir_box *box,
                         return -1;
                 }
         }
-        if (finish_file(sv, date, st) < 0 || check_quota(sv, st) < 0) {
+        /* the internal date is set after the rename, under the folder
+         * lock: a back-dated file in tmp/ would look like debris to
+         * another session's tmp/ clean-up, and no session can give the
+         * new file a UID before the lock is released */
+        if (finish_file(sv, st) < 0 || check_quota(sv, st) < 0) {
                 save_free(svp, 1);
                 return -1;
         }
@@ -295,9 +291,14 @@ int maildir_save_append(struct maildir_save **svp, struct maildir_box *box,
                               xstrdup(base);
         char *dir = xasprintf("%s/%s", box->path, to_cur ? "cur" : "new");
         char *dest = xasprintf("%s/%s", dir, name);
+        struct timespec ts[2] = { { date, 0 }, { date, 0 } };
         if (maildir_rename_noreplace(sv->tmp_path, dest) < 0) {
                 status_set(st, maildir_status_errno(errno),
                            "maildir: rename %s: %m", sv->tmp_path);
+        } else if (date != 0 && utimensat(AT_FDCWD, dest, ts, 0) < 0) {
+                status_set(st, STATUS_LOCAL_IO, "maildir: utimes %s: %m",
+                           dest);
+                (void)unlink(dest);
         } else if (maildir_fsync_dir(dir, st) == 0) {
                 *uid_r = uidlist_add(box->ul, base, strlen(base), NULL);
                 if (*uid_r == 0)

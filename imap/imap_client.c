@@ -23,8 +23,9 @@
 #include "login_session.h"
 #include "loop.h"
 #include "mem.h"
+#include "plain_conn.h"
 
-static void on_event(struct conn *conn, enum conn_event ev,
+static void on_event(struct plain_conn *conn, enum conn_event ev,
                      const struct conn_ev_data *d, void *ctx);
 
 /* ---- output ---- */
@@ -37,7 +38,7 @@ void imap_client_write(struct imap_client *c, const void *data, size_t len)
         if (imap_compress_active(c))
                 imap_compress_write(c, data, len);
         else
-                (void)conn_write(c->conn, data, len);
+                (void)plain_conn_write(c->conn, data, len);
 }
 
 void imap_client_send(struct imap_client *c, const char *fmt, ...)
@@ -60,7 +61,7 @@ void imap_client_send_buf(struct imap_client *c, const struct buf *b)
 
 int imap_client_output_full(const struct imap_client *c)
 {
-        return c->conn != NULL && conn_output_pending(c->conn) > IMAP_OUT_HIGH;
+        return c->conn != NULL && plain_conn_output_pending(c->conn) > IMAP_OUT_HIGH;
 }
 
 int imap_client_feature(const struct imap_client *c, unsigned int f)
@@ -72,6 +73,14 @@ void imap_client_enable(struct imap_client *c, unsigned int f)
 {
         if (f & IMAP_FEATURE_QRESYNC)
                 f |= IMAP_FEATURE_CONDSTORE;
+        /* RFC 7162 3.1: CONDSTORE switched on with a mailbox selected
+         * tells the mailbox's highest mod-sequence */
+        if ((f & IMAP_FEATURE_CONDSTORE) != 0 &&
+            (c->features & IMAP_FEATURE_CONDSTORE) == 0 && c->view != NULL) {
+                uint64_t hms = maildir_box_highestmodseq(c->view->box);
+                imap_client_send(c, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+                                 (unsigned long long)(hms > 0 ? hms : 1));
+        }
         c->features |= f;
 }
 
@@ -142,7 +151,7 @@ void imap_client_end(struct imap_client *c, const char *reason)
         log_end(c, reason);
         imap_idle_stop(c);
         if (c->conn != NULL)
-                conn_close(c->conn);
+                plain_conn_close(c->conn);
         else
                 stop_loop(c);
 }
@@ -157,7 +166,7 @@ void imap_client_stop(struct imap_client *c)
         }
         c->ending = 1;
         imap_idle_stop(c);
-        conn_free(&c->conn);
+        plain_conn_free(&c->conn);
         stop_loop(c);
 }
 
@@ -172,7 +181,7 @@ void imap_client_free(struct imap_client **cp)
         imap_idle_stop(c);
         cmd_release(&c->cmd);
         buf_release(&c->cmd.text);
-        conn_free(&c->conn);
+        plain_conn_free(&c->conn);
         imap_compress_free(&c->compress);
         imap_view_close(&c->view);
         maildir_close(&c->md);
@@ -188,7 +197,7 @@ void imap_client_free(struct imap_client **cp)
 static void input_resume(struct imap_client *c)
 {
         if (c->conn != NULL)
-                conn_resume(c->conn);
+                plain_conn_resume(c->conn);
 }
 
 /* finish - the command is over: sync, the tagged reply, input again */
@@ -321,7 +330,7 @@ static void run(struct imap_client *c)
                 return;         /* IDLE reads its own lines */
         if (cmd->cont != NULL) {
                 if (c->conn != NULL)
-                        conn_pause(c->conn);
+                        plain_conn_pause(c->conn);
                 step(c);
                 return;
         }
@@ -392,7 +401,7 @@ size_t imap_client_input(struct imap_client *c, const char *data,
         uint64_t raw = imap_parser_raw_pending(&c->parser);
         if (raw > 0 && c->conn != NULL && !c->ending &&
             !imap_compress_active(c))
-                conn_read_bytes(c->conn, (size_t)raw);
+                plain_conn_read_bytes(c->conn, (size_t)raw);
         return total - len;
 }
 
@@ -412,7 +421,7 @@ static void line(struct imap_client *c, const char *data, size_t len)
                 imap_client_input(c, "\r\n", 2);
 }
 
-static void on_event(struct conn *conn, enum conn_event ev,
+static void on_event(struct plain_conn *conn, enum conn_event ev,
                      const struct conn_ev_data *d, void *ctx)
 {
         struct imap_client *c = ctx;
@@ -447,7 +456,7 @@ static void on_event(struct conn *conn, enum conn_event ev,
         case CONN_TIMEOUT:
         case CONN_DEADLINE:
                 if (c->ending) {
-                        conn_free(&c->conn);
+                        plain_conn_free(&c->conn);
                         stop_loop(c);
                         return;
                 }
@@ -470,7 +479,7 @@ static void on_event(struct conn *conn, enum conn_event ev,
                 return;
         }
         imap_idle_stop(c);
-        conn_free(&c->conn);
+        plain_conn_free(&c->conn);
         stop_loop(c);
 }
 
@@ -500,10 +509,17 @@ struct imap_client *imap_client_new(struct cfg *cfg, int fd,
         opts.out_high = IMAP_OUT_HIGH;
         opts.out_low = IMAP_OUT_LOW;
         opts.idle_ms = c->timeout_ms;
-        if (ls != NULL)
-                c->conn = login_session_conn(ls, &opts, on_event, c);
-        else
-                c->conn = conn_new(fd, &opts, on_event, c);
+        if (ls != NULL) {
+                /* the client, with what the front end read but did not
+                 * use put back in front */
+                c->conn = plain_conn_new(LOGIN_SESSION_CLIENT_FD, &opts,
+                                         on_event, c);
+                plain_conn_unread(c->conn, ls->pending.data,
+                                  ls->pending.len);
+                buf_release(&ls->pending);
+        } else {
+                c->conn = plain_conn_new(fd, &opts, on_event, c);
+        }
         if (maildir_open(maildir_path, MAILDIR_CREATE, &c->md, &st) < 0) {
                 char text[200];
                 log_error("imap(%s): %s: %s", user, maildir_path, st.text);

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "buf.h"
-#include "conn.h"
+#include "plain_conn.h"
 #include "imap_parser.h"
 #include "imap_seqset.h"
 #include "maildir.h"
@@ -95,7 +95,7 @@ struct imap_stats {
 
 struct imap_client {
         struct cfg *cfg;
-        struct conn *conn;
+        struct plain_conn *conn;
         struct login_session *ls;       /* NULL in preauth mode */
         char *user;
         struct maildir *md;

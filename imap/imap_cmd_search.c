@@ -147,6 +147,21 @@ static void write_esearch(struct imap_client *c, struct imap_cmd *cmd,
                 free(vals);
         }
 #undef NUM
+        if (modseq > 0 && n > 0 && (ret & (RET_ALL | RET_COUNT)) == 0 &&
+            (ret & (RET_MIN | RET_MAX)) != 0) {
+                /* RFC 7162 3.1.5: with only MIN and/or MAX, the highest
+                 * mod-sequence of the messages returned */
+                uint64_t m;
+
+                modseq = 0;
+                if ((ret & RET_MIN) &&
+                    maildir_msg_modseq(v->box, v->uids[idx[0]], &m) > 0)
+                        modseq = m;
+                if ((ret & RET_MAX) &&
+                    maildir_msg_modseq(v->box, v->uids[idx[n - 1]], &m) > 0 &&
+                    m > modseq)
+                        modseq = m;
+        }
         if (modseq > 0 && n > 0)
                 buf_printf(&b, " MODSEQ %llu", (unsigned long long)modseq);
         buf_puts(&b, "\r\n");

@@ -25,7 +25,10 @@ static int parse_params(struct imap_client *c, struct imap_cmd *cmd,
                 const struct imap_arg *a = &list->list[i];
 
                 if (imap_arg_is_atom(a, "CONDSTORE")) {
-                        imap_client_enable(c, IMAP_FEATURE_CONDSTORE);
+                        /* not imap_client_enable(): the mailbox being
+                         * left must not report its HIGHESTMODSEQ; the
+                         * SELECT reply carries the new one */
+                        c->features |= IMAP_FEATURE_CONDSTORE;
                         continue;
                 }
                 if (!imap_arg_is_atom(a, "QRESYNC") ||

@@ -147,7 +147,11 @@ void imap_cmd_store(struct imap_client *c, struct imap_cmd *cmd)
                 } else if (condstore) {
                         uint64_t modseq = 0;
                         uint32_t uid = v->uids[changed[i]];
-                        (void)maildir_msg_modseq(v->box, uid, &modseq);
+                        /* a message another session expunged meanwhile
+                         * has no mod-sequence to tell (RFC 7162: never 0) */
+                        if (maildir_msg_modseq(v->box, uid, &modseq) <= 0 ||
+                            modseq == 0)
+                                continue;
                         if (cmd->uid)
                                 imap_client_send(c, "* %u FETCH (UID %u "
                                                  "MODSEQ (%llu))\r\n",

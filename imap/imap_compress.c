@@ -8,12 +8,12 @@
 #include <strings.h>
 #include <zlib.h>
 
-#include "conn.h"
 #include "imap_client.h"
 #include "imap_compress.h"
 #include "imap_idle.h"
 #include "log.h"
 #include "mem.h"
+#include "plain_conn.h"
 
 struct imap_compress {
         int active;             /* 0: accepted, starts after the reply */
@@ -81,7 +81,7 @@ void imap_compress_start_pending(struct imap_client *c)
                 log_fatal("imap(%s): deflateInit2 failed", c->user);
         z->active = 1;
         /* from here on the input is a byte stream, never lines */
-        conn_read_bytes(c->conn, SIZE_MAX);
+        plain_conn_read_bytes(c->conn, SIZE_MAX);
 }
 
 void imap_compress_write(struct imap_client *c, const void *data, size_t len)
@@ -96,7 +96,7 @@ void imap_compress_write(struct imap_client *c, const void *data, size_t len)
                 z->zo.avail_out = sizeof(out);
                 if (deflate(&z->zo, Z_SYNC_FLUSH) == Z_STREAM_ERROR)
                         log_panic("imap(%s): deflate stream error", c->user);
-                (void)conn_write(c->conn, out, sizeof(out) - z->zo.avail_out);
+                (void)plain_conn_write(c->conn, out, sizeof(out) - z->zo.avail_out);
         } while (z->zo.avail_out == 0);
 }
 

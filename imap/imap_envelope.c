@@ -520,9 +520,11 @@ int imap_envelope_first_mailbox(const char *value, size_t len,
         int found = 0;
 
         (void)addr_parse(value, len, &list);
-        /* the first real address: group markers have no domain */
+        /* the first address of the envelope list: a group's start
+         * marker counts, its mailbox being the group name (RFC 5256
+         * section 2.3 works on the ENVELOPE's addresses) */
         for (a = list; a != NULL; a = a->next) {
-                if (a->mailbox != NULL && a->domain != NULL) {
+                if (a->mailbox != NULL) {
                         buf_puts(out, a->mailbox);
                         found = 1;
                         break;
@@ -530,6 +532,28 @@ int imap_envelope_first_mailbox(const char *value, size_t len,
         }
         addr_free(&list);
         return found;
+}
+
+int imap_envelope_addresses_text(const char *value, size_t len,
+                                 struct buf *out)
+{
+        struct imap_addr *list = NULL, *a;
+        int n = 0;
+
+        (void)addr_parse(value, len, &list);
+        for (a = list; a != NULL; a = a->next) {
+                if (a->mailbox == NULL || a->domain == NULL)
+                        continue;       /* group markers */
+                if (n++ > 0)
+                        buf_puts(out, ", ");
+                if (a->name != NULL)
+                        buf_printf(out, "%s <%s@%s>", a->name, a->mailbox,
+                                   a->domain);
+                else
+                        buf_printf(out, "%s@%s", a->mailbox, a->domain);
+        }
+        addr_free(&list);
+        return n > 0;
 }
 
 static void write_addrs(struct buf *out, const struct imap_addr *a)

@@ -39,4 +39,12 @@ int imap_envelope_append_human(struct buf *out, const char *s, size_t len);
 int imap_envelope_first_mailbox(const char *value, size_t len,
                                 struct buf *out);
 
+/* imap_envelope_addresses_text - the addresses of an address field's
+ * value as parsed for ENVELOPE, written "name <mailbox@domain>" or
+ * "mailbox@domain" and joined by ", " (comments and odd spacing gone),
+ * appended to out: what SEARCH FROM/TO/CC/BCC also match against;
+ * 1 some address, 0 none */
+int imap_envelope_addresses_text(const char *value, size_t len,
+                                 struct buf *out);
+
 #endif

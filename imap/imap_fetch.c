@@ -322,7 +322,9 @@ static void section_content(struct imap_client *c, struct fetch_ctx *f,
                 return;
         }
         if (it->binary) {
-                if (p->flags & (MIME_PART_MULTIPART | MIME_PART_MESSAGE)) {
+                /* a message/rfc822 part is its whole message, decoded
+                 * like any leaf (RFC 3516 4.2) */
+                if (p->flags & MIME_PART_MULTIPART) {
                         ct->nil = 1;
                         return;
                 }
@@ -449,7 +451,7 @@ static void write_binary_size(struct fetch_ctx *f,
                 return;
         }
         if ((p = mime_part_find(m, it->part)) == NULL ||
-            (p->flags & (MIME_PART_MULTIPART | MIME_PART_MESSAGE))) {
+            (p->flags & MIME_PART_MULTIPART)) {
                 buf_puts(&f->out, " NIL");
                 return;
         }
@@ -498,8 +500,12 @@ static int write_item(struct imap_client *c, struct fetch_ctx *f,
                 put_uint(&f->out, n);
                 break;
         case IMAP_FETCH_MODSEQ:
-                if (maildir_msg_modseq(v->box, f->uid, &n) <= 0)
-                        n = 0;
+                /* RFC 7162: a mod-sequence is positive; a message just
+                 * expunged elsewhere gets the mailbox's highest */
+                if (maildir_msg_modseq(v->box, f->uid, &n) <= 0 || n == 0)
+                        n = maildir_box_highestmodseq(v->box);
+                if (n == 0)
+                        n = 1;
                 sep(f);
                 buf_printf(&f->out, "MODSEQ (%llu)", (unsigned long long)n);
                 break;

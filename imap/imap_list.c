@@ -230,6 +230,21 @@ static int subscribed_child(char **subs, size_t n, const char *name)
         return 0;
 }
 
+/* unlisted_subscribed_child - some subscribed descendant of name that
+ * no pattern matches: RFC 5258 3.5's CHILDINFO is for a parent whose
+ * matching descendants would otherwise go unseen */
+static int unlisted_subscribed_child(const struct list_req *r, char **subs,
+                                     size_t n, const char *name)
+{
+        size_t len = strlen(name);
+
+        for (size_t i = 0; i < n; i++)
+                if (strncmp(subs[i], name, len) == 0 &&
+                    subs[i][len] == MAILDIR_SEP && !matches(r, subs[i]))
+                        return 1;
+        return 0;
+}
+
 static int is_subscribed(char **subs, size_t n, const char *name)
 {
         for (size_t i = 0; i < n; i++)
@@ -317,7 +332,9 @@ static void list_run(struct imap_client *c, struct imap_cmd *cmd,
                                 continue;
                         if (r->lsub)
                                 send_line(c, r, name, "\\Noselect", NULL);
-                        else if (r->sel & SEL_RECURSIVEMATCH)
+                        else if ((r->sel & SEL_RECURSIVEMATCH) &&
+                                 unlisted_subscribed_child(r, subs, nsubs,
+                                                           name))
                                 list_one(c, r, name, folders[i].flags, 0,
                                          "SUBSCRIBED");
                 }
@@ -385,6 +402,7 @@ static void list_cmd(struct imap_client *c, struct imap_cmd *cmd, int lsub)
         const struct imap_arg *a = cmd->args;
         struct list_req r;
         const char *ref;
+        int root = 0;
 
         memset(&r, 0, sizeof(r));
         r.lsub = lsub;
@@ -409,14 +427,10 @@ static void list_cmd(struct imap_client *c, struct imap_cmd *cmd, int lsub)
                 const char *p = imap_arg_astring(a);
                 if (p == NULL || strlen(p) > LIST_PATTERN_MAX)
                         goto bad;
-                if (*p == '\0' && !lsub) {
-                        /* RFC 9051 6.3.9: the separator and root */
-                        imap_client_send(c, "* LIST (\\Noselect) \".\" "
-                                         "\"\"\r\n");
-                        imap_cmd_ok(cmd, "List completed.");
-                        return;
-                }
-                pattern_add(&r, ref, p);
+                if (*p == '\0' && !lsub)
+                        root = 1;
+                else
+                        pattern_add(&r, ref, p);
         }
         a++;
         if (!lsub && imap_arg_is_atom(a, "RETURN") &&
@@ -428,6 +442,12 @@ static void list_cmd(struct imap_client *c, struct imap_cmd *cmd, int lsub)
         }
         if (a->type != IMAP_ARG_EOL)
                 goto bad;
+        if (root) {
+                /* RFC 9051 6.3.9: the separator and root */
+                imap_client_send(c, "* LIST (\\Noselect) \".\" \"\"\r\n");
+                imap_cmd_ok(cmd, "List completed.");
+                return;
+        }
         list_run(c, cmd, &r);
         list_free(r.patterns, r.npatterns);
         return;

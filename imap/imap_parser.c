@@ -536,8 +536,13 @@ enum imap_parse_result imap_parser_feed(struct imap_parser *p,
                         break;
                 case IMAP_PS_TILDE:
                         if (c != '{') {
-                                r = fail(p, c, "Invalid characters in atom");
-                                stop = 1;
+                                /* "~foo" is an atom: '~' is an ATOM-CHAR
+                                 * unless a literal8 follows (RFC 3516) */
+                                buf_reset(&p->tok);
+                                buf_putc(&p->tok, '~');
+                                p->bracket = 0;
+                                p->state = IMAP_PS_ATOM;
+                                r = atom_byte(p, c, &stop);
                                 break;
                         }
                         p->literal8 = 1;

@@ -153,6 +153,8 @@ static const struct pcase cases[] = {
           "Ea:Missing space between arguments;d NOOP;" },
         { "8 bit atom", "a X \xc3\xa9\r\nb NOOP\r\n", 0, 0,
           "Ea:Invalid characters in atom;b NOOP;" },
+        { "tilde atom", "a LIST \"\" ~foo\r\nb X ~ ~a~\r\n", 0, 0,
+          "a LIST \"\" ~foo;b X ~ ~a~;" },
         { "8 bit quoted ok", "a X \"\xc3\xa9\"\r\n", 0, 0,
           "a X \"\xc3\xa9\";" },
         { "broken literal", "a X {1a}\r\nb NOOP\r\n", 0, 0,

@@ -10,6 +10,7 @@
 
 #include "imap_client.h"
 #include "imap_date.h"
+#include "imap_envelope.h"
 #include "imap_fetch.h"
 #include "imap_search.h"
 #include "imap_view.h"
@@ -78,6 +79,34 @@ static int header_value_contains(const char *value, size_t len,
         return r;
 }
 
+static int is_address_field(const char *name)
+{
+        static const char *const fields[] = {
+                "From", "To", "Cc", "Bcc", "Sender", "Reply-To",
+        };
+
+        for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+                if (strcasecmp(name, fields[i]) == 0)
+                        return 1;
+        return 0;
+}
+
+/* address_contains - the field's addresses, parsed and written plainly
+ * ("user@domain" without comments or spaces), contain needle */
+static int address_contains(const char *value, size_t len, const char *needle)
+{
+        struct buf text;
+        int r = 0;
+
+        if (needle[0] == '\0')
+                return 1;
+        buf_init(&text, 0);
+        if (imap_envelope_addresses_text(value, len, &text) > 0)
+                r = header_value_contains(text.data, text.len, needle);
+        buf_release(&text);
+        return r;
+}
+
 /* header_match - some field called name contains needle ("": exists) */
 static int header_match(const char *hdr, size_t len, const char *name,
                         const char *needle)
@@ -91,6 +120,9 @@ static int header_match(const char *hdr, size_t len, const char *name,
                     strncasecmp(h.name, name, h.name_len) != 0)
                         continue;
                 if (header_value_contains(h.value, h.value_len, needle))
+                        return 1;
+                if (is_address_field(name) &&
+                    address_contains(h.value, h.value_len, needle))
                         return 1;
         }
         return 0;

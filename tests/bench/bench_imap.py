@@ -301,7 +301,8 @@ def main():
     ap = argparse.ArgumentParser()
     here = os.path.dirname(os.path.dirname(os.path.dirname(
         os.path.abspath(__file__))))
-    ap.add_argument("--bin", default=os.path.join(here, "bin"))
+    ap.add_argument("--bin", default=os.environ.get(
+        "YUBIN_BIN", os.path.join(here, "bin")))
     ap.add_argument("--messages", type=int, default=10000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--idle", type=int, default=1000)
