@@ -3,25 +3,31 @@
  *   local -c CONFIG_DIR -n local -t unix [-v] [-s]   (started by yubin)
  * Serves qmgr's delivery requests on $queue_directory/private/local (a
  * UNIX socket it creates, owned by mail_owner, mode 0600; a peer that is
- * neither mail_owner nor root is refused). Each request is handled by a
- * worker process forked for it, so a slow command or a stuck NFS home
- * holds up only its own recipient; the worker answers qmgr and exits.
+ * neither mail_owner nor root is refused). The main process reads each
+ * request line and, when the recipient is a virtual user, looks it up
+ * over its one persistent authd connection; then a worker process forked
+ * for the request delivers, so a slow command or a stuck NFS home holds
+ * up only its own recipient; the worker answers qmgr and exits.
  * Runs as: root when Yubin runs as root -- it must become each mailbox's
  * owner -- but never writes anything there itself: see local.h. Started
  * by an ordinary user, everything runs as that user. Parses qmgr's
  * requests (local_proto.h) only. Files: the queue file (read), alias and
- * :include: files and .forward (read as their users), Maildirs. */
+ * :include: files and .forward (read as their users), Maildirs, authd's
+ * socket. */
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
+#include "authc.h"
 #include "cfg.h"
 #include "daemon.h"
 #include "local.h"
@@ -34,6 +40,20 @@
 #include "queue_file.h"
 #include "resolve.h"
 
+#define REQUEST_TIMEOUT_MS      (30 * 1000)
+
+/* A request whose line is being read, or whose recipient authd is
+ * looking up, before its worker is forked. */
+struct pending {
+        int fd;                         /* qmgr's connection */
+        struct loop_fd *watch;
+        struct loop_timer *timer;
+        struct authc_req *req;          /* the look-up under way */
+        struct buf line;
+        struct local_prefetch pre;
+        struct pending *prev, *next;
+};
+
 static struct daemon d;
 static struct local_server srv;
 static int listen_fd = -1;
@@ -42,6 +62,8 @@ static struct loop_signal *chld_watch;
 static size_t workers, workers_max;
 static uid_t peer_ok_uid;
 static long long config_retry_ms;
+static struct authc *authd;             /* look-ups for the workers */
+static struct pending *pendings;
 
 static void on_accept(int fd, int events, void *ctx);
 
@@ -100,10 +122,161 @@ static int peer_allowed(int fd)
         return cred.uid == peer_ok_uid || cred.uid == 0;
 }
 
+/* pending_free - free *pp and clear it; its connection is closed */
+static void pending_free(struct pending **pp)
+{
+        struct pending *p = *pp;
+
+        if (p == NULL)
+                return;
+        if (p->prev != NULL)
+                p->prev->next = p->next;
+        else
+                pendings = p->next;
+        if (p->next != NULL)
+                p->next->prev = p->prev;
+        loop_fd_free(&p->watch);
+        loop_timer_free(&p->timer);
+        authc_cancel(&p->req);
+        buf_release(&p->line);
+        free(p->pre.lookup);
+        authc_user_free(&p->pre.user);
+        close(p->fd);
+        free(p);
+        *pp = NULL;
+}
+
+/* drop - give up on a request before its worker: qmgr defers */
+static void drop(struct pending *p)
+{
+        pending_free(&p);
+        if (workers > 0)
+                workers--;
+        watch_listener();
+}
+
+/* spawn - fork the worker for p and forget p */
+static void spawn(struct pending *p)
+{
+        pid_t pid;
+
+        loop_fd_free(&p->watch);
+        loop_timer_stop(p->timer);
+        pid = fork();
+        if (pid < 0) {
+                log_warn("fork: %m");
+                drop(p);
+                return;
+        }
+        if (pid == 0) {
+                signal(SIGCHLD, SIG_DFL);
+                signal(SIGTERM, SIG_DFL);
+                signal(SIGUSR1, SIG_DFL);
+                signal(SIGPIPE, SIG_IGN);
+                close(listen_fd);
+                /* the other requests are not this worker's business */
+                for (struct pending *o = pendings; o != NULL; o = o->next)
+                        if (o != p)
+                                close(o->fd);
+                if (fcntl(p->fd, F_SETFL, 0) < 0)
+                        _exit(EX_OSERR);
+                _exit(local_request_serve(&srv, p->fd, &p->line, &p->pre));
+        }
+        pending_free(&p);
+}
+
+static void on_lookup(const struct authc_reply *r, void *ctx)
+{
+        struct pending *p = ctx;
+
+        p->req = NULL;
+        if (r->result == AUTHC_OK && r->user != NULL) {
+                p->pre.found = 1;
+                p->pre.user = authc_user_dup(r->user);
+        } else if (r->result == AUTHC_NOTFOUND) {
+                p->pre.found = 0;
+        } else {
+                /* could not tell: the worker tries again itself */
+                free(p->pre.lookup);
+                p->pre.lookup = NULL;
+        }
+        spawn(p);
+}
+
+/* prefetch - look the recipient of p's request up when it is a virtual
+ * user, else fork its worker now; a malformed line is the worker's to
+ * refuse */
+static void prefetch(struct pending *p)
+{
+        char *copy = xstrndup(buf_cstr(&p->line), p->line.len);
+        char *fields[LOCAL_FIELDS_MAX], *lookup = NULL;
+        enum resolve_class cls;
+        struct status st;
+        int n = local_proto_split(copy, p->line.len, fields,
+                                  LOCAL_FIELDS_MAX);
+
+        if (authd != NULL && srv.resolve != NULL && n == 5 &&
+            strcmp(fields[0], "DELIVER") == 0 && *fields[3] != '\0' &&
+            (strcmp(fields[4], "0") == 0 || strcmp(fields[4], "1") == 0) &&
+            resolve_rcpt_flags(srv.resolve, fields[3], fields[4][0] == '1' ?
+                               RESOLVE_NO_VIRTUAL : 0, &cls, &lookup,
+                               &st) == 0 && cls == RESOLVE_USERDB &&
+            lookup != NULL) {
+                p->pre.lookup = lookup;
+                lookup = NULL;
+                p->req = authc_lookup(authd, p->pre.lookup, on_lookup, p);
+        }
+        free(lookup);
+        free(copy);
+        if (p->req == NULL) {
+                free(p->pre.lookup);
+                p->pre.lookup = NULL;
+                spawn(p);
+        }
+}
+
+static void on_request_read(int fd, int events, void *ctx)
+{
+        struct pending *p = ctx;
+        char chunk[1024];
+        const char *nl;
+        ssize_t n = read(p->fd, chunk, sizeof(chunk));
+
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        if (n <= 0 || buf_append(&p->line, chunk, (size_t)n) < 0) {
+                log_warn("delivery request: read error or too long");
+                drop(p);
+                return;
+        }
+        nl = memchr(p->line.data, '\n', p->line.len);
+        if (nl == NULL)
+                return;
+        buf_truncate(&p->line, (size_t)(nl - p->line.data));
+        loop_fd_free(&p->watch);
+        prefetch(p);
+}
+
+static void on_request_timeout(void *ctx)
+{
+        struct pending *p = ctx;
+
+        if (p->req != NULL) {
+                /* authd is slow: the worker asks it itself */
+                authc_cancel(&p->req);
+                free(p->pre.lookup);
+                p->pre.lookup = NULL;
+                spawn(p);
+                return;
+        }
+        log_warn("delivery request: timeout");
+        drop(p);
+}
+
 static void on_accept(int fd, int events, void *ctx)
 {
-        int client = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-        pid_t pid;
+        int client = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct pending *p;
 
         if (client < 0) {
                 if (errno != EAGAIN && errno != EINTR &&
@@ -118,21 +291,16 @@ static void on_accept(int fd, int events, void *ctx)
                 return;
         }
         open_tables();
-        pid = fork();
-        if (pid < 0) {
-                log_warn("fork: %m");
-                close(client);
-                return;
-        }
-        if (pid == 0) {
-                signal(SIGCHLD, SIG_DFL);
-                signal(SIGTERM, SIG_DFL);
-                signal(SIGUSR1, SIG_DFL);
-                signal(SIGPIPE, SIG_IGN);
-                close(listen_fd);
-                _exit(local_request_serve(&srv, client));
-        }
-        close(client);
+        p = xcalloc(1, sizeof(*p));
+        p->fd = client;
+        buf_init(&p->line, LOCAL_LINE_MAX);
+        p->next = pendings;
+        if (pendings != NULL)
+                pendings->prev = p;
+        pendings = p;
+        p->watch = loop_fd_new(client, LOOP_READ, on_request_read, p);
+        p->timer = loop_timer_new(on_request_timeout, p);
+        loop_timer_start(p->timer, REQUEST_TIMEOUT_MS);
         if (++workers >= workers_max)
                 loop_fd_free(&listen_watch);
 }
@@ -170,6 +338,12 @@ static int open_socket(const char *path, const struct priv *owner)
 
 static void drain(struct daemon *dm, int now)
 {
+        /* requests not yet handed to a worker: qmgr defers them */
+        while (pendings != NULL) {
+                struct pending *p = pendings;
+
+                pending_free(&p);
+        }
         loop_fd_free(&listen_watch);
         if (listen_fd >= 0)
                 close(listen_fd);
@@ -204,7 +378,7 @@ int main(int argc, char **argv)
         struct priv owner;
         struct status st;
         const char *shell;
-        char *path;
+        char *path, *sock;
 
         daemon_init(&d, "local", argc, argv);
         srv.cfg = d.cfg;
@@ -244,6 +418,9 @@ int main(int argc, char **argv)
         loop_init();
         status_clear(&srv.config_st);
         open_tables();
+        sock = xasprintf("%s/%s", srv.data_dir, AUTHC_SOCKET_NAME);
+        authd = authc_new(sock);
+        free(sock);
         path = xasprintf("%s/%s", srv.queue_dir, LOCAL_SOCKET);
         listen_fd = open_socket(path, &owner);
         d.drain = drain;
@@ -255,6 +432,7 @@ int main(int argc, char **argv)
         loop_run();
 
         loop_signal_free(&chld_watch);
+        authc_free(&authd);
         resolve_free(&srv.resolve);
         maps_free(&srv.aliases);
         cfg_list_free(&srv.forward_path);

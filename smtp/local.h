@@ -5,12 +5,14 @@
  * Maildir delivery and reading files as their owners,
  * local_command.c |command and /file targets). local runs as root when
  * Yubin does (so that it can become each mailbox's owner) and never writes
- * a message as root: every write happens in a child that has become the
- * owner (mailbox), the alias or :include: file's owner or default_privs
- * (commands and files), or the user (.forward); the one exception is
- * root's own Maildir (see local_mailbox.c). It reads requests from
- * qmgr (mail_owner) and the queue file; it never parses network input
- * beyond finding the Delivered-To: header fields of the message. */
+ * a message as root: every write happens in a process that has become the
+ * owner (mailbox: a child of the worker, or the worker itself when that
+ * Maildir is the request's only target), the alias or :include: file's
+ * owner or default_privs (commands and files), or the user (.forward); the
+ * one exception is root's own Maildir (see local_mailbox.c). It reads
+ * requests from qmgr (mail_owner) and the queue file; it never parses
+ * network input beyond finding the Delivered-To: header fields of the
+ * message. */
 #ifndef YUBIN_LOCAL_H
 #define YUBIN_LOCAL_H
 
@@ -23,6 +25,7 @@
 #include "status.h"
 
 struct authc_sync;
+struct authc_user;
 struct cfg;
 struct maps;
 struct resolve;
@@ -61,6 +64,8 @@ struct local_server {
         int quota_tempfail;             /* quota_full_tempfail */
         char **forward_path;
         size_t forward_count;
+        int dropped;                    /* this worker became a mailbox's
+                                         * owner: no further delivery */
 };
 
 /* A system user, copied out of getpwnam's static storage. */
@@ -77,6 +82,15 @@ struct local_privs {
         gid_t gid;
         const char *user;               /* for the environment; may be "" */
         const char *home;               /* working directory; may be "" */
+};
+
+/* A virtual (userdb) recipient's record, looked up by the main process
+ * over its one authd connection before forking the worker. */
+struct local_prefetch {
+        char *lookup;                   /* the name looked up; NULL: none,
+                                         * the worker asks authd itself */
+        int found;                      /* 1 user set, 0 no such user */
+        struct authc_user *user;
 };
 
 /* One delivery request: a recipient of one queued message. */
@@ -97,12 +111,20 @@ struct local_msg {
                                          * are dropped, as in Postfix) */
         size_t nseen;
         struct authc_sync *authd;       /* opened on first need */
+        const struct local_prefetch *pre;       /* for rcpt; may be NULL */
+        int in_place;                   /* the Maildir delivery under way
+                                         * is the request's only target:
+                                         * the worker may become the owner
+                                         * itself instead of forking */
 };
 
 /* local_request.c */
-/* local_request_serve - in a worker process: read one request from fd,
- * deliver, answer, return the exit code for the worker */
-int local_request_serve(struct local_server *srv, int fd);
+/* local_request_serve - in a worker process: the request line (no LF;
+ * modified) came from fd, pre (may be NULL) holds its recipient's record
+ * when it is a virtual user; deliver, answer on fd, return the exit code
+ * for the worker */
+int local_request_serve(struct local_server *srv, int fd, struct buf *line,
+                        const struct local_prefetch *pre);
 /* local_result - record one target's outcome ("sent", "deferred",
  * "bounced") with its code and text */
 void local_result(struct local_msg *m, const char *status, const char *code,
@@ -142,7 +164,9 @@ int local_forward_file(struct local_msg *m, const char *addr,
 /* local_mailbox.c */
 /* local_maildir - deliver the message into the Maildir at path as
  * uid:gid (quota limits 0 = none, or the maildirsize file's), with
- * Return-Path and Delivered-To: delivered_to. 0, or -1 with st. */
+ * Return-Path and Delivered-To: delivered_to, in a child that becomes
+ * uid:gid -- or, when m->in_place is set, in the worker itself, which
+ * then can deliver nothing else (srv->dropped). 0, or -1 with st. */
 int local_maildir(struct local_msg *m, const char *path, uid_t uid,
                   gid_t gid, uint64_t quota_bytes, uint64_t quota_count,
                   const char *delivered_to, struct status *st);
@@ -153,8 +177,10 @@ int local_maildir(struct local_msg *m, const char *path, uid_t uid,
 int local_read_file(struct local_server *srv, const char *path, uid_t uid,
                     gid_t gid, struct buf *out, uid_t *owner_r,
                     struct status *st);
-/* local_run_as - in a child: become uid:gid (nothing when not root);
- * refuses root. 0, or -1 with st. */
+/* local_run_as - in a child: become uid:gid (nothing when not root; uid
+ * 0 only drops supplementary groups, for root's own Maildir); refused once
+ * the worker has given up its privileges (srv->dropped). 0, or -1 with
+ * st. */
 int local_run_as(struct local_server *srv, uid_t uid, gid_t gid,
                  struct status *st);
 

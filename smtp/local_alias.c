@@ -74,8 +74,10 @@ static int once(struct local_msg *m, const char *key)
         return 1;
 }
 
+/* deliver_mailbox - u's home_mailbox; alone: it is the request's only
+ * target (see local_maildir) */
 static void deliver_mailbox(struct local_msg *m, const char *addr,
-                            const struct local_user *u)
+                            const struct local_user *u, int alone)
 {
         struct status st;
         char *path, *key;
@@ -97,6 +99,7 @@ static void deliver_mailbox(struct local_msg *m, const char *addr,
                          (int)blen, box);
         key = xasprintf("maildir:%s", path);
         if (once(m, key)) {
+                m->in_place = alone;
                 if (local_maildir(m, path, u->uid, u->gid, 0, 0, addr,
                                   &st) < 0)
                         local_result_st(m, &st, addr);
@@ -298,7 +301,7 @@ void local_deliver_targets(struct local_msg *m, const char *addr,
                                 int r = user_get(self, &u, &st);
 
                                 if (r > 0) {
-                                        deliver_mailbox(m, full, &u);
+                                        deliver_mailbox(m, full, &u, 0);
                                         user_release(&u);
                                 } else {
                                         if (r == 0)
@@ -374,12 +377,14 @@ static void deliver_user(struct local_msg *m, const char *addr,
                 return;
         }
         if (!local_forward_file(m, addr, &u, depth))
-                deliver_mailbox(m, addr, &u);
+                deliver_mailbox(m, addr, &u, depth == 0);
         user_release(&u);
 }
 
+/* deliver_virtual - a userdb user's Maildir; alone as for
+ * deliver_mailbox */
 static void deliver_virtual(struct local_msg *m, const char *addr,
-                            const char *lookup)
+                            const char *lookup, int alone)
 {
         struct local_server *srv = m->srv;
         struct authc_user *user = NULL;
@@ -387,18 +392,26 @@ static void deliver_virtual(struct local_msg *m, const char *addr,
         char *path = NULL, *key;
         int r;
 
-        if (m->authd == NULL) {
-                char *sock = xasprintf("%s/%s", srv->data_dir,
-                                       AUTHC_SOCKET_NAME);
-
-                m->authd = authc_sync_open(sock, 0, &st);
-                free(sock);
+        if (alone && m->pre != NULL && m->pre->lookup != NULL &&
+            strcmp(m->pre->lookup, lookup) == 0) {
+                /* the main process asked authd already */
+                r = m->pre->found;
+                if (r > 0)
+                        user = authc_user_dup(m->pre->user);
+        } else {
                 if (m->authd == NULL) {
-                        local_result_st(m, &st, addr);
-                        return;
+                        char *sock = xasprintf("%s/%s", srv->data_dir,
+                                               AUTHC_SOCKET_NAME);
+
+                        m->authd = authc_sync_open(sock, 0, &st);
+                        free(sock);
+                        if (m->authd == NULL) {
+                                local_result_st(m, &st, addr);
+                                return;
+                        }
                 }
+                r = authc_sync_lookup(m->authd, lookup, &user, &st);
         }
-        r = authc_sync_lookup(m->authd, lookup, &user, &st);
         if (r < 0) {
                 status_set(&st, STATUS_LOOKUP_TEMP, "user lookup: %s",
                            st.text);
@@ -423,6 +436,7 @@ static void deliver_virtual(struct local_msg *m, const char *addr,
         } else {
                 key = xasprintf("maildir:%s", path);
                 if (once(m, key)) {
+                        m->in_place = alone;
                         if (local_maildir(m, path, user->uid, user->gid,
                                           (uint64_t)user->quota_bytes,
                                           (uint64_t)user->quota_messages,
@@ -471,7 +485,7 @@ void local_deliver_addr(struct local_msg *m, const char *addr, int depth,
                 deliver_user(m, folded, lookup, depth);
                 break;
         case RESOLVE_USERDB:
-                deliver_virtual(m, folded, lookup);
+                deliver_virtual(m, folded, lookup, depth == 0);
                 break;
         case RESOLVE_UNKNOWN:
                 local_result_st(m, &st, addr);

@@ -3,12 +3,16 @@
  * Used by: local_alias.c. Each call forks a child that becomes the owner
  * (setgroups, setresgid, setresuid through priv.h; nothing changes when
  * local is not root), does the work and reports through a pipe, so the
- * worker itself never touches a user's files. The one exception to "never
- * as root" is uid 0's own mailbox (root's Maildir, in root's home), which
- * only root can write: that child drops its supplementary groups and
- * writes nothing else. Delivery adds Return-Path and Delivered-To and goes
- * through the Maildir library (tmp/, fsync, new/ with S= and W=; Maildir++
- * quota: over it is 5.2.2, or 4.2.2 with quota_full_tempfail). */
+ * worker itself never touches a user's files as root. When a Maildir is
+ * the request's only target (m->in_place), the worker becomes the owner
+ * itself instead and delivers nothing more (srv->dropped); the queue file
+ * descriptor and qmgr's socket it still writes to were opened before. The
+ * one exception to "never as root" is uid 0's own mailbox (root's
+ * Maildir, in root's home), which only root can write: that process drops
+ * its supplementary groups and writes nothing else. Delivery adds
+ * Return-Path and Delivered-To and goes through the Maildir library
+ * (tmp/, fsync, new/ with S= and W=; Maildir++ quota: over it is 5.2.2,
+ * or 4.2.2 with quota_full_tempfail). */
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <errno.h>
@@ -30,6 +34,9 @@ int local_run_as(struct local_server *srv, uid_t uid, gid_t gid,
 {
         struct priv p;
 
+        if (srv->dropped)
+                return status_set(st, STATUS_LOCAL_IO, "delivery worker "
+                                  "already runs as a mailbox owner");
         if (!srv->privileged)
                 return 0;
         if (uid == 0) {
@@ -147,6 +154,17 @@ int local_maildir(struct local_msg *m, const char *path, uid_t uid,
         int pfd[2], ret;
         pid_t pid;
 
+        if (m->in_place) {
+                /* the worker's only target: it becomes the owner and
+                 * writes here, saving a fork; it exits after answering */
+                m->in_place = 0;
+                ret = local_run_as(m->srv, uid, gid, st);
+                m->srv->dropped = 1;
+                if (ret < 0)
+                        return -1;
+                return write_maildir(m, path, quota_bytes, quota_count,
+                                     delivered_to, st);
+        }
         if (pipe2(pfd, O_CLOEXEC) < 0)
                 return status_set(st, STATUS_LOCAL_IO, "pipe: %m");
         pid = fork();

@@ -1,14 +1,15 @@
 /* local_request.c - one delivery request, in a worker process
- * Used by: local.c, which forks a worker per request from qmgr. Reads the
- * request line (local_proto.h), opens the queue file read-only, delivers
+ * Used by: local.c, which reads the request line from qmgr (local_proto.h)
+ * and forks a worker for it. Opens the queue file read-only, delivers
  * the recipient (local_alias.c and below), writes the answer and exits.
  * Runs as local does (root when Yubin does); the deliveries themselves
- * happen in children with the owner's privileges. Parses qmgr's request
+ * happen in children with the owner's privileges, or, when one Maildir is
+ * the only target, in the worker after it has become that Maildir's owner
+ * (local_mailbox.c). Parses qmgr's request
  * line and scans the message header for Delivered-To. */
 #include <sys/socket.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +23,6 @@
 #include "log.h"
 #include "mem.h"
 #include "queue_file.h"
-
-#define REQUEST_TIMEOUT_MS      (30 * 1000)
 
 void local_result(struct local_msg *m, const char *status, const char *code,
                   const char *target, const char *text)
@@ -97,30 +96,6 @@ int local_looped(const struct local_msg *m, const char *addr)
         return 0;
 }
 
-/* read_request - one line from fd within the timeout; 0 or -1 */
-static int read_request(int fd, struct buf *line)
-{
-        char chunk[1024];
-
-        for (;;) {
-                struct pollfd pfd = { .fd = fd, .events = POLLIN };
-                char *nl = memchr(buf_cstr(line), '\n', line->len);
-                ssize_t n;
-
-                if (nl != NULL) {
-                        buf_truncate(line, (size_t)(nl - line->data));
-                        return 0;
-                }
-                if (poll(&pfd, 1, REQUEST_TIMEOUT_MS) <= 0)
-                        return -1;
-                n = read(fd, chunk, sizeof(chunk));
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0 || buf_append(line, chunk, (size_t)n) < 0)
-                        return -1;
-        }
-}
-
 static void answer(int fd, struct buf *out)
 {
         const char *p = out->data;
@@ -138,10 +113,10 @@ static void answer(int fd, struct buf *out)
         }
 }
 
-int local_request_serve(struct local_server *srv, int fd)
+int local_request_serve(struct local_server *srv, int fd, struct buf *line,
+                        const struct local_prefetch *pre)
 {
         struct local_msg m;
-        struct buf line;
         struct status st;
         char *fields[LOCAL_FIELDS_MAX], *path, *end;
         unsigned long idx;
@@ -149,13 +124,14 @@ int local_request_serve(struct local_server *srv, int fd)
 
         memset(&m, 0, sizeof(m));
         m.srv = srv;
+        m.pre = pre;
         buf_init(&m.out, 0);
-        buf_init(&line, LOCAL_LINE_MAX);
-        if (read_request(fd, &line) < 0) {
-                log_warn("delivery request: read error or timeout");
+        if (line->data == NULL) {
+                log_warn("malformed delivery request");
                 return EX_PROTOCOL;
         }
-        n = local_proto_split(line.data, line.len, fields, LOCAL_FIELDS_MAX);
+        n = local_proto_split(line->data, line->len, fields,
+                              LOCAL_FIELDS_MAX);
         if (n != 5 || strcmp(fields[0], "DELIVER") != 0 ||
             !queue_id_valid(fields[1]) || *fields[3] == '\0' ||
             (strcmp(fields[4], "0") != 0 && strcmp(fields[4], "1") != 0)) {
@@ -219,6 +195,5 @@ int local_request_serve(struct local_server *srv, int fd)
         free(m.seen);
         authc_sync_close(&m.authd);
         buf_release(&m.out);
-        buf_release(&line);
         return 0;
 }

@@ -257,6 +257,10 @@ int main(int argc, char **argv)
                                            "virtual_alias_recursion_limit");
         qmgr.local_limit = (size_t)cfg_get_int(d.cfg,
                                                "default_process_limit");
+        qmgr.smtp_limit = (size_t)cfg_get_int(d.cfg,
+                                              "default_process_limit");
+        qmgr.smtp_rcpt_limit = (size_t)cfg_get_int(d.cfg,
+                                "smtp_destination_recipient_limit");
         status_clear(&qmgr.config_st);
 
         /* the queue belongs to mail_owner; make what is missing */

@@ -1,7 +1,8 @@
 /* qmgr.h - the queue manager's shared structures
  * Used by: the qmgr modules only (qmgr.c main: sockets, timers, scans;
  * qmgr_message.c one message from activation to removal or deferral;
- * qmgr_deliver.c requests to local; qmgr_bounce.c bounces and success
+ * qmgr_deliver.c requests to local; qmgr_smtp.c requests to smtp;
+ * qmgr_bounce.c bounces and success
  * notices; qmgr_backoff.c retry times; qmgr_log.c the log lines).
  * qmgr runs as mail_owner (after making the queue directories as root) and
  * is event-driven: it never waits for a delivery. It parses queue files
@@ -42,6 +43,9 @@ struct qmgr {
         long long expansion_limit, recursion_limit;
         size_t local_limit;             /* local requests at once */
         size_t local_busy;
+        size_t smtp_limit;              /* smtp requests at once */
+        size_t smtp_busy;
+        size_t smtp_rcpt_limit;         /* recipients per smtp request */
         size_t active;                  /* messages in memory */
         int draining;                   /* stopping: start nothing new */
 };
@@ -79,7 +83,11 @@ struct qmgr_msg {
         size_t *sent_notify;            /* sent recipients with
                                          * NOTIFY=SUCCESS */
         size_t nsent_notify;
-        size_t outstanding;             /* local requests not answered */
+        size_t outstanding;             /* local and smtp requests not
+                                         * answered */
+        size_t *smtp_batch;             /* remote recipients not yet
+                                         * handed to smtp */
+        size_t nsmtp_batch;
         size_t added;                   /* recipients added by expansion */
         size_t added_synced;            /* ... of which on disk */
         int routing;                    /* inside qmgr_message_route */
@@ -107,6 +115,12 @@ void qmgr_message_forward(struct qmgr_msg *msg, size_t i, const char *addr);
 /* qmgr_deliver_local - ask local to deliver recipient i of msg (queued
  * when qmgr.local_limit requests are out) */
 void qmgr_deliver_local(struct qmgr_msg *msg, size_t i, int no_virtual);
+
+/* qmgr_smtp.c */
+/* qmgr_deliver_smtp - recipient i goes to the smtp client; requests go
+ * out, one per destination, at qmgr_deliver_smtp_flush */
+void qmgr_deliver_smtp(struct qmgr_msg *msg, size_t i);
+void qmgr_deliver_smtp_flush(struct qmgr_msg *msg);
 
 /* qmgr_bounce.c */
 /* qmgr_bounce - write the non-delivery notice for msg's failures (or

@@ -3,8 +3,8 @@
  * over a message: open and check the file (a corrupt one goes to
  * corrupt/), log "from=", resolve every pending recipient (resolve.h):
  * virtual aliases are expanded here into recipients appended to the file,
- * local ones go to local, unknown ones bounce, remote ones wait (this
- * build has no outbound client); then record each recipient's outcome,
+ * local ones go to local, unknown ones bounce, remote ones go to the
+ * smtp client (qmgr_smtp.c, one request per destination); then record each recipient's outcome,
  * write one bounce for what failed for good, and either remove the file
  * (nothing pending) or move it to deferred/ with its next attempt time as
  * the file's mtime, or return it when it is too old. Recipients are
@@ -57,6 +57,7 @@ static void msg_free(struct qmgr_msg *msg)
         }
         free(msg->fails);
         free(msg->sent_notify);
+        free(msg->smtp_batch);
         queue_file_free(&msg->qf);
         free(msg);
         qmgr.active--;
@@ -360,17 +361,9 @@ static void route(struct qmgr_msg *msg, size_t i)
                 qmgr_message_result(msg, i, "bounced", st.code, addr,
                                     st.text, "none", now);
                 break;
-        case RESOLVE_REMOTE: {
-                const char *at = strrchr(addr, '@');
-                char *text = xasprintf("delivery temporarily suspended: no "
-                                       "outbound transport for %s",
-                                       at != NULL ? at + 1 : addr);
-
-                qmgr_message_result(msg, i, "deferred", STATUS_TEMP, addr,
-                                    text, "none", now);
-                free(text);
+        case RESOLVE_REMOTE:
+                qmgr_deliver_smtp(msg, i);
                 break;
-        }
         case RESOLVE_TEMPFAIL:
                 qmgr_message_result(msg, i, "deferred", st.code, addr,
                                     st.text, "none", now);
@@ -407,6 +400,7 @@ static void route_pending(struct qmgr_msg *msg)
                         continue;
                 route(msg, i);
         }
+        qmgr_deliver_smtp_flush(msg);
         msg->routing--;
         maybe_finish(msg);
 }

@@ -1,0 +1,176 @@
+/* smtp.h - the outbound smtp client's shared structures
+ * Used by: the smtp modules only (smtp.c main: socket, requests from qmgr,
+ * answers; smtp_nexthop.c where a domain's mail goes; smtp_session.c the
+ * SMTP conversation; smtp_reply.c reply and EHLO parsing; smtp_content.c
+ * the message as it goes over DATA). smtp runs as mail_owner and is
+ * event-driven: one process holds every outbound connection. It parses
+ * qmgr's requests and, on the network, the remote servers' replies. Files:
+ * queue files (read; delivered recipients are marked by appending). */
+#ifndef YUBIN_SMTP_H
+#define YUBIN_SMTP_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "buf.h"
+#include "queue_file.h"
+#include "status.h"
+
+struct cfg;
+struct conn;
+struct maps;
+struct tls_ctx;
+
+#define SMTP_REPLY_MAX          (64 * 1024)     /* one (multi-line) reply */
+#define SMTP_REPLY_LINE_MAX     2048
+#define SMTP_ADDRS_MAX          16      /* addresses tried per request */
+#define SMTP_HOST_MAX           256
+
+enum smtp_tls_level {
+        SMTP_TLS_NONE,
+        SMTP_TLS_MAY,
+        SMTP_TLS_ENCRYPT,
+        SMTP_TLS_VERIFY,        /* "verify" and "secure" */
+};
+
+/* What the whole process shares. */
+struct smtp_server {
+        struct cfg *cfg;
+        const char *queue_dir;
+        const char *helo_name;
+        const char *relayhost;
+        struct maps *transport;         /* transport_maps or NULL */
+        struct maps *sasl_passwords;    /* smtp_sasl_password_maps or NULL */
+        int sasl_enable;
+        unsigned sasl_flags, sasl_tls_flags;
+        char **sasl_filter;
+        size_t sasl_filter_count;
+        enum smtp_tls_level tls_level;
+        struct tls_ctx *tls;            /* NULL: no TLS possible */
+        long long connect_ms, helo_ms, mail_ms, rcpt_ms, data_init_ms,
+                  data_xfer_ms, data_done_ms, quit_ms, starttls_ms;
+        int never_ehlo;
+        size_t busy;                    /* requests in progress */
+};
+
+extern struct smtp_server smtp_srv;
+
+/* One next-hop address. */
+struct smtp_addr {
+        struct sockaddr_storage sa;
+        socklen_t salen;
+        char host[SMTP_HOST_MAX];       /* name for logs, SNI, SASL */
+        char ip[64];
+        int port;
+};
+
+/* One recipient of a request. */
+struct smtp_rcpt {
+        size_t idx;                     /* in the queue file */
+        char *addr;
+        const struct queue_rcpt *qr;    /* borrowed from the queue file */
+        int accepted;                   /* RCPT got 2xx this session */
+        int done;                       /* has its result */
+        const char *status;             /* "sent", "deferred", "bounced" */
+        char code[8];
+        char *text;
+        char relay[SMTP_HOST_MAX + 80];
+};
+
+/* A parsed (maybe multi-line) server reply. */
+struct smtp_reply {
+        int code;                       /* 250; 0 while incomplete */
+        char dsn[8];                    /* "2.1.5" given or made up */
+        struct buf text;                /* each line's text after its code,
+                                         * joined by "\n" */
+        struct buf flat;                /* smtp_reply_text()'s */
+        int complete;
+};
+
+/* ESMTP extensions the server offers. */
+struct smtp_ext {
+        int esmtp, pipelining, eightbit, smtputf8, starttls, dsn;
+        long long size_max;             /* -1 not offered, 0 no limit */
+        char *auth;                     /* mechanisms, or NULL */
+};
+
+/* One request from qmgr: one message, one destination. */
+struct smtp_job {
+        struct conn *qconn;             /* to qmgr */
+        char id[QUEUE_ID_MAX];
+        char *domain;
+        struct smtp_rcpt *rcpts;
+        size_t nrcpts;
+        int ended;                      /* END seen */
+        struct queue_file *qf;
+        int mark_fd;
+        struct smtp_addr addrs[SMTP_ADDRS_MAX];
+        size_t naddrs, cur;
+        char nexthop[SMTP_HOST_MAX + 16];       /* for password lookups */
+        struct smtp_session *sess;
+};
+
+/* smtp.c */
+/* smtp_job_result - recipient r of job gets its outcome (status "sent",
+ * "deferred" or "bounced"); relay may be NULL ("none"); a sent one is
+ * marked in the queue file at once */
+void smtp_job_result(struct smtp_job *job, struct smtp_rcpt *r,
+                     const char *status, const char *code, const char *relay,
+                     const char *text);
+/* smtp_job_fail_rest - every recipient without a result gets st (class
+ * 4 deferred, 5 bounced) */
+void smtp_job_fail_rest(struct smtp_job *job, const char *relay,
+                        const struct status *st);
+/* smtp_job_done - the session is over: answer qmgr and free the job */
+void smtp_job_done(struct smtp_job *job);
+
+/* smtp_nexthop.c */
+/* smtp_nexthop - where mail for job->domain goes (transport_maps, then
+ * relayhost, then the domain itself) and its addresses, into job->addrs.
+ * 0, or -1 with st (4.4.x could not tell, 5.x.x never) */
+int smtp_nexthop(struct smtp_job *job, struct status *st);
+/* smtp_nexthop_parse - split Postfix's "[host]:port", "host:port", "host"
+ * (a "smtp:" transport prefix allowed) into host (size bytes), port
+ * (default 25) and whether MX records are to be looked up. 0, or -1 when
+ * malformed */
+int smtp_nexthop_parse(const char *text, char *host, size_t size,
+                       int *port_r, int *mx_r);
+
+/* smtp_session.c */
+/* smtp_session_start - deliver job's recipients over SMTP to its next
+ * addresses; calls smtp_job_done() when finished (never from inside) */
+void smtp_session_start(struct smtp_job *job);
+/* smtp_session_free - abandon the conversation (the job is going) */
+void smtp_session_free(struct smtp_session **sp);
+
+/* smtp_reply.c */
+void smtp_reply_init(struct smtp_reply *r);
+void smtp_reply_release(struct smtp_reply *r);
+/* smtp_reply_line - feed one reply line (no CR LF); 1 when the reply is
+ * complete, 0 when more lines follow, -1 when the line is malformed or
+ * the reply too long */
+int smtp_reply_line(struct smtp_reply *r, const char *line, size_t len);
+/* smtp_reply_reset - ready for the next reply */
+void smtp_reply_reset(struct smtp_reply *r);
+/* smtp_reply_text - the reply as one line for logs and bounces
+ * ("250 2.0.0 Ok: queued as X"); valid until the next reset */
+const char *smtp_reply_text(struct smtp_reply *r);
+/* smtp_ext_parse - the EHLO reply's keywords into ext (cleared first;
+ * free with smtp_ext_release) */
+void smtp_ext_parse(struct smtp_ext *ext, const struct smtp_reply *r);
+void smtp_ext_release(struct smtp_ext *ext);
+
+/* smtp_content.c */
+struct smtp_content {
+        const char *data;               /* borrowed: the queue file's */
+        size_t len, off;
+        int bol;                        /* at the start of a line */
+        int ended;                      /* "." sent */
+};
+void smtp_content_init(struct smtp_content *c, const char *data, size_t len);
+/* smtp_content_next - append up to about max bytes of the message as
+ * DATA carries it (CR LF line ends, dot-stuffed, ending with CR LF . CR
+ * LF) to out; 1 when more follows, 0 after the end */
+int smtp_content_next(struct smtp_content *c, struct buf *out, size_t max);
+
+#endif

@@ -1,0 +1,207 @@
+"""Outbound delivery: qmgr hands remote recipients to the smtp client,
+which relays them to an SMTP sink on loopback (relayhost = [127.0.0.1]:
+PORT, so no DNS is involved).
+
+Covered: several recipients in one transaction with PIPELINING, the
+message as it arrives at the far end (CR LF, dot-stuffing), the
+Postfix-shaped log line, a 5xx recipient bounced with an RFC 3464 notice
+while its sibling is delivered, a 4xx retried with backoff and then
+delivered, a connection dropped mid-DATA (deferred, later delivered),
+a server that never answers (timeout), SIZE, and STARTTLS with AUTH PLAIN
+credentials from smtp_sasl_password_maps.
+"""
+import os
+import re
+
+import pytest
+
+from conftest import wait_for
+from pop3_helpers import make_cert
+from smtp_sink import SmtpSink
+from test_delivery import Mta, parse_bounce
+
+REMOTE = "remote.example.org"
+MESSAGE = (b"From: Ann <ann@example.com>\n"
+           b"To: bob@remote.example.org\n"
+           b"Subject: out\n"
+           b"\n"
+           b"Hello, Bob.\n"
+           b".a line with a leading dot\n"
+           b"..and two\n"
+           b"last line\n")
+
+
+@pytest.fixture
+def mta(yubin):
+    return Mta(yubin)
+
+
+@pytest.fixture
+def sinks():
+    made = []
+
+    def make(**kw):
+        s = SmtpSink(**kw)
+        made.append(s)
+        return s
+    yield make
+    for s in made:
+        s.close()
+
+
+def start(mta, sink, **params):
+    mta.user("ann@example.com")
+    opts = dict(relayhost=f"[127.0.0.1]:{sink.port}",
+                smtp_tls_security_level="none")
+    opts.update(params)
+    mta.start(**opts)
+    assert mta.inst.wait_log(r"smtp\[\d+\]: ready", 10), mta.inst.log()
+
+
+def wire(message):
+    """message as SMTP DATA carries it, without the final dot"""
+    return message.replace(b"\n", b"\r\n")
+
+
+def test_relay_two_recipients_one_transaction(mta, sinks):
+    sink = sinks()
+    start(mta, sink)
+    rcpts = [f"bob@{REMOTE}", f"carol@{REMOTE}"]
+    qid = mta.inject(MESSAGE, rcpts, sender="ann@example.com")
+    assert sink.wait_messages(1), mta.inst.log()
+    mta.wait_removed(qid)
+    assert len(sink.messages) == 1
+    tx = sink.messages[0]
+    assert tx.mail_from == "ann@example.com"
+    assert sorted(tx.rcpts) == rcpts
+    assert tx.data == wire(MESSAGE)
+    assert "SIZE=%d" % len(MESSAGE) in tx.mail_params
+    log = mta.inst.log()
+    for r in rcpts:
+        assert re.search(
+            rf"{qid}: to=<{r}>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:"
+            rf"{sink.port}, delay=[\d.]+, delays=[\d.]+/[\d.]+/[\d.]+/"
+            rf"[\d.]+, dsn=2\.0\.0, status=sent \(250 2\.0\.0 Ok: queued "
+            rf"as SINK1\)", log), log
+    # pipelined: MAIL, RCPT, RCPT, DATA arrived before any reply was read
+    # (the sink cannot tell directly; the order at least is fixed)
+    verbs = [c.split()[0].upper() for c in sink.commands]
+    assert verbs[verbs.index("MAIL"):verbs.index("DATA") + 1] == \
+        ["MAIL", "RCPT", "RCPT", "DATA"]
+
+
+def test_5xx_bounces_with_dsn_and_sibling_delivered(mta, sinks):
+    sink = sinks(rcpt_replies={
+        f"nobody@{REMOTE}": "550 5.1.1 <nobody@remote.example.org>: "
+                            "User unknown"})
+    start(mta, sink)
+    qid = mta.inject(MESSAGE, [f"bob@{REMOTE}", f"nobody@{REMOTE}"],
+                     sender="ann@example.com")
+    assert sink.wait_messages(1), mta.inst.log()
+    mta.wait_removed(qid)
+    assert sink.messages[0].rcpts == [f"bob@{REMOTE}"]
+    log = mta.inst.log()
+    assert re.search(rf"{qid}: to=<nobody@{REMOTE}>, relay=127\.0\.0\.1"
+                     rf"\[127\.0\.0\.1\]:{sink.port}, .*dsn=5\.1\.1, "
+                     rf"status=bounced \(host 127\.0\.0\.1\[127\.0\.0\.1\] "
+                     rf"said: 550 5\.1\.1 .*User unknown \(in reply to "
+                     rf"RCPT TO command\)\)", log), log
+    assert re.search(rf"{qid}: sender non-delivery notification: \w+", log)
+    box = mta.maildir("ann@example.com")
+    (name, data), = mta.wait_messages(box, 1)
+    msg, parts, groups = parse_bounce(data)
+    rcpt_groups = [g for g in groups if g.get("Final-Recipient")]
+    assert len(rcpt_groups) == 1
+    g = rcpt_groups[0]
+    assert g["Final-Recipient"].endswith(f"nobody@{REMOTE}")
+    assert g["Action"] == "failed"
+    assert g["Status"] == "5.1.1"
+    assert "User unknown" in g["Diagnostic-Code"]
+
+
+def test_4xx_retried_then_delivered(mta, sinks):
+    sink = sinks(tempfail_first=1)
+    start(mta, sink)
+    qid = mta.inject(MESSAGE, [f"bob@{REMOTE}"], sender="ann@example.com")
+    assert mta.inst.wait_log(rf"{qid}: to=<bob@{REMOTE}>, .*dsn=4\.3\.0, "
+                             rf"status=deferred \(host 127\.0\.0\.1"
+                             rf"\[127\.0\.0\.1\] said: 451 4\.3\.0 try "
+                             rf"again later \(in reply to MAIL FROM "
+                             rf"command\)\)", 10), mta.inst.log()
+    assert sink.wait_messages(1, timeout=20), mta.inst.log()
+    mta.wait_removed(qid, timeout=10)
+    assert sink.messages[0].data == wire(MESSAGE)
+    assert len(sink.messages) == 1
+
+
+def test_dropped_mid_data_is_deferred_then_delivered(mta, sinks):
+    sink = sinks(drop_in_data=True)
+    start(mta, sink)
+    qid = mta.inject(MESSAGE, [f"bob@{REMOTE}"], sender="ann@example.com")
+    assert mta.inst.wait_log(rf"{qid}: to=<bob@{REMOTE}>, .*status=deferred "
+                             rf"\(lost connection with 127\.0\.0\.1"
+                             rf"\[127\.0\.0\.1\] while ", 10), mta.inst.log()
+    assert not sink.messages
+    assert qid in mta.queue_ids("deferred", "active", "incoming")
+    sink.drop_in_data = False
+    assert sink.wait_messages(1, timeout=20), mta.inst.log()
+    mta.wait_removed(qid)
+
+
+def test_server_that_never_answers_times_out(mta, sinks):
+    sink = sinks(silent=True)
+    start(mta, sink, smtp_helo_timeout="1s")
+    qid = mta.inject(MESSAGE, [f"bob@{REMOTE}"], sender="ann@example.com")
+    assert mta.inst.wait_log(rf"{qid}: to=<bob@{REMOTE}>, .*status=deferred "
+                             rf"\(conversation timed out with 127\.0\.0\.1"
+                             rf"\[127\.0\.0\.1\] while receiving the initial "
+                             rf"server greeting\)", 15), mta.inst.log()
+    assert qid in mta.queue_ids()
+
+
+def test_size_limit_bounces_without_data(mta, sinks):
+    sink = sinks(size=50)
+    start(mta, sink)
+    qid = mta.inject(MESSAGE, [f"bob@{REMOTE}"], sender="ann@example.com")
+    assert mta.inst.wait_log(rf"{qid}: to=<bob@{REMOTE}>, .*dsn=5\.3\.4, "
+                             rf"status=bounced \(message size \d+ exceeds "
+                             rf"size limit 50", 10), mta.inst.log()
+    mta.wait_removed(qid)
+    assert not any(c.upper().startswith("DATA") for c in sink.commands)
+
+
+def test_starttls_and_auth_plain_from_password_map(mta, sinks):
+    cert, key = make_cert(mta.base)
+    sink = sinks(cert=cert, key=key, auth=("relayuser", "s3cr:et"))
+    pw = os.path.join(mta.base, "sasl_passwd")
+    with open(pw, "w") as f:
+        f.write(f"[127.0.0.1]:{sink.port} relayuser:s3cr:et\n")
+    os.chmod(pw, 0o644)
+    start(mta, sink, smtp_tls_security_level="encrypt",
+          smtp_sasl_auth_enable="yes",
+          smtp_sasl_password_maps="texthash:" + pw,
+          smtp_sasl_tls_security_options="noanonymous")
+    qid = mta.inject(MESSAGE, [f"bob@{REMOTE}"], sender="ann@example.com")
+    assert sink.wait_messages(1), mta.inst.log()
+    mta.wait_removed(qid)
+    tx = sink.messages[0]
+    assert tx.tls and tx.auth == "relayuser"
+    # the credentials never crossed the wire in the clear
+    before_tls = sink.commands[:sink.commands.index("STARTTLS") + 1]
+    assert not any(c.upper().startswith("AUTH") for c in before_tls)
+
+
+def test_domain_needing_mx_waits_in_the_queue(mta):
+    """Without a relayhost the next hop is the domain's MX, which this
+    version cannot look up yet: the mail must wait, never bounce or go
+    to a guessed address."""
+    mta.user("ann@example.com")
+    mta.start()
+    assert mta.inst.wait_log(r"smtp\[\d+\]: ready", 10), mta.inst.log()
+    qid = mta.inject(MESSAGE, [f"bob@{REMOTE}"], sender="ann@example.com")
+    assert mta.inst.wait_log(
+        rf"{qid}: to=<bob@remote\.example\.org>, relay=none, .*"
+        r"dsn=4\.4\.3, status=deferred \(MX look-up of "
+        r"remote\.example\.org is not available"), mta.inst.log()
+    assert wait_for(lambda: qid in mta.queue_ids("deferred"))
+    assert "status=bounced" not in mta.inst.log()
