@@ -21,7 +21,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -106,35 +105,6 @@ static void purge(void *ctx)
         loop_timer_start(purge_timer, AUTHD_PURGE_MS);
 }
 
-/* open_socket - path, mode 0660, listening */
-static int open_socket(const char *path)
-{
-        struct sockaddr_un sun;
-        mode_t old;
-        int fd;
-
-        memset(&sun, 0, sizeof(sun));
-        sun.sun_family = AF_UNIX;
-        if (strlen(path) >= sizeof(sun.sun_path))
-                log_fatal_config("authd socket path too long: %s (make "
-                                 "data_directory shorter)", path);
-        memcpy(sun.sun_path, path, strlen(path));
-        if (unlink(path) < 0 && errno != ENOENT)
-                log_fatal("cannot remove stale %s: %m", path);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                log_fatal("socket: %m");
-        old = umask(0117);
-        if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
-                log_fatal("bind %s: %m", path);
-        umask(old);
-        if (chmod(path, 0660) < 0)
-                log_fatal("chmod %s: %m", path);
-        if (listen(fd, SOMAXCONN) < 0)
-                log_fatal("listen %s: %m", path);
-        return fd;
-}
-
 int main(int argc, char **argv)
 {
         struct auth_user_conf users;
@@ -193,7 +163,7 @@ int main(int argc, char **argv)
         svc.tokens = auth_tokens_new();
         path = xasprintf("%s/%s", cfg_get(d.cfg, "data_directory"),
                          AUTHC_SOCKET_NAME);
-        listen_fd = open_socket(path);
+        listen_fd = daemon_unix_socket(path, SOCK_STREAM, 0660, NULL);
 
         d.drain = drain;
         daemon_watch_signals(&d);

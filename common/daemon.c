@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -228,6 +231,39 @@ void daemon_watch_signals(struct daemon *d)
 
         for (size_t i = 0; i < DAEMON_SIGNALS; i++)
                 watched[i] = loop_signal_new(signals[i], on_signal, d);
+}
+
+int daemon_unix_socket(const char *path, int type, unsigned mode,
+                       const struct priv *owner)
+{
+        struct sockaddr_un sun;
+        mode_t old;
+        int fd;
+
+        memset(&sun, 0, sizeof(sun));
+        sun.sun_family = AF_UNIX;
+        if (strlen(path) >= sizeof(sun.sun_path))
+                log_fatal_config("socket path too long: %s (make its "
+                                 "directory's path shorter)", path);
+        memcpy(sun.sun_path, path, strlen(path));
+        if (unlink(path) < 0 && errno != ENOENT)
+                log_fatal("cannot remove stale %s: %m", path);
+        fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                log_fatal("socket: %m");
+        /* never reachable by more than mode allows, not even briefly */
+        old = umask(~(mode_t)mode & 0777);
+        if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+                log_fatal("bind %s: %m", path);
+        umask(old);
+        if (owner != NULL && priv_is_root() &&
+            chown(path, owner->uid, owner->gid) < 0)
+                log_fatal("chown %s: %m", path);
+        if (chmod(path, (mode_t)mode) < 0)
+                log_fatal("chmod %s: %m", path);
+        if (type == SOCK_STREAM && listen(fd, SOMAXCONN) < 0)
+                log_fatal("listen %s: %m", path);
+        return fd;
 }
 
 int daemon_stopping(const struct daemon *d)

@@ -49,6 +49,13 @@ void daemon_drop_privileges(struct daemon *d);
 /* daemon_watch_signals - install the SIGTERM/SIGUSR1/SIGUSR2 handling on
  * the process's loop; call after loop_init() */
 void daemon_watch_signals(struct daemon *d);
+/* daemon_unix_socket - a UNIX socket of type SOCK_STREAM (listening) or
+ * SOCK_DGRAM, non-blocking and close-on-exec, bound at path (a stale
+ * socket there is removed) with mode mode; as root it is given to owner
+ * when owner is not NULL. Fatal (with the path) on any failure: a daemon
+ * without its socket cannot serve. */
+int daemon_unix_socket(const char *path, int type, unsigned mode,
+                       const struct priv *owner);
 /* daemon_stopping - 1 once SIGTERM or SIGUSR1 arrived */
 int daemon_stopping(const struct daemon *d);
 

@@ -16,7 +16,6 @@
  * socket. */
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -305,37 +304,6 @@ static void on_accept(int fd, int events, void *ctx)
                 loop_fd_free(&listen_watch);
 }
 
-/* open_socket - $queue_directory/private/local for owner, mode 0600 */
-static int open_socket(const char *path, const struct priv *owner)
-{
-        struct sockaddr_un sun;
-        mode_t old;
-        int fd;
-
-        memset(&sun, 0, sizeof(sun));
-        sun.sun_family = AF_UNIX;
-        if (strlen(path) >= sizeof(sun.sun_path))
-                log_fatal_config("local socket path too long: %s (make "
-                                 "queue_directory shorter)", path);
-        memcpy(sun.sun_path, path, strlen(path));
-        if (unlink(path) < 0 && errno != ENOENT)
-                log_fatal("cannot remove stale %s: %m", path);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                log_fatal("socket: %m");
-        old = umask(0177);
-        if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
-                log_fatal("bind %s: %m", path);
-        umask(old);
-        if (priv_is_root() && chown(path, owner->uid, owner->gid) < 0)
-                log_fatal("chown %s: %m", path);
-        if (chmod(path, 0600) < 0)
-                log_fatal("chmod %s: %m", path);
-        if (listen(fd, SOMAXCONN) < 0)
-                log_fatal("listen %s: %m", path);
-        return fd;
-}
-
 static void drain(struct daemon *dm, int now)
 {
         /* requests not yet handed to a worker: qmgr defers them */
@@ -422,7 +390,7 @@ int main(int argc, char **argv)
         authd = authc_new(sock);
         free(sock);
         path = xasprintf("%s/%s", srv.queue_dir, LOCAL_SOCKET);
-        listen_fd = open_socket(path, &owner);
+        listen_fd = daemon_unix_socket(path, SOCK_STREAM, 0600, &owner);
         d.drain = drain;
         daemon_watch_signals(&d);
         chld_watch = loop_signal_new(SIGCHLD, on_child, NULL);

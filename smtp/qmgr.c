@@ -15,7 +15,6 @@
  * no network input. */
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -166,33 +165,6 @@ static void on_notify(int fd, int events, void *ctx)
                 loop_timer_start(incoming_timer, 0);
 }
 
-/* open_notify - the datagram socket queue_notify() writes to */
-static int open_notify(void)
-{
-        struct sockaddr_un sun;
-        char *path = xasprintf("%s/%s", qmgr.queue_dir, QUEUE_NOTIFY_SOCKET);
-        mode_t old;
-        int fd;
-
-        memset(&sun, 0, sizeof(sun));
-        sun.sun_family = AF_UNIX;
-        if (strlen(path) >= sizeof(sun.sun_path))
-                log_fatal_config("qmgr socket path too long: %s (make "
-                                 "queue_directory shorter)", path);
-        memcpy(sun.sun_path, path, strlen(path));
-        if (unlink(path) < 0 && errno != ENOENT)
-                log_fatal("cannot remove stale %s: %m", path);
-        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                log_fatal("socket: %m");
-        old = umask(0177);
-        if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
-                log_fatal("bind %s: %m", path);
-        umask(old);
-        free(path);
-        return fd;
-}
-
 /* recover - what a qmgr that died left in active/ starts over */
 static void recover(void)
 {
@@ -236,6 +208,7 @@ int main(int argc, char **argv)
 {
         struct priv owner;
         struct status st;
+        char *path;
 
         daemon_init(&d, "qmgr", argc, argv);
         qmgr.cfg = d.cfg;
@@ -278,7 +251,9 @@ int main(int argc, char **argv)
         daemon_drop_privileges(&d);
 
         loop_init();
-        notify_fd = open_notify();
+        path = xasprintf("%s/%s", qmgr.queue_dir, QUEUE_NOTIFY_SOCKET);
+        notify_fd = daemon_unix_socket(path, SOCK_DGRAM, 0600, NULL);
+        free(path);
         recover();
         open_resolve();
         d.drain = drain;

@@ -12,7 +12,6 @@
  * remote servers' replies. Files: queue files (read, marks appended). */
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -274,35 +273,6 @@ static void on_accept(int fd, int events, void *ctx)
         job->qconn = conn_new(client, &opts, on_request_event, job);
 }
 
-/* open_socket - $queue_directory/private/smtp for owner, mode 0600 */
-static int open_socket(const char *path, const struct priv *owner)
-{
-        struct sockaddr_un sun;
-        mode_t old;
-        int fd;
-
-        memset(&sun, 0, sizeof(sun));
-        sun.sun_family = AF_UNIX;
-        if (strlen(path) >= sizeof(sun.sun_path))
-                log_fatal_config("smtp socket path too long: %s (make "
-                                 "queue_directory shorter)", path);
-        memcpy(sun.sun_path, path, strlen(path));
-        if (unlink(path) < 0 && errno != ENOENT)
-                log_fatal("cannot remove stale %s: %m", path);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                log_fatal("socket: %m");
-        old = umask(0177);
-        if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
-                log_fatal("bind %s: %m", path);
-        umask(old);
-        if (priv_is_root() && chown(path, owner->uid, owner->gid) < 0)
-                log_fatal("chown %s: %m", path);
-        if (listen(fd, SOMAXCONN) < 0)
-                log_fatal("listen %s: %m", path);
-        return fd;
-}
-
 static void drain(struct daemon *dm, int now)
 {
         loop_fd_free(&listen_watch);
@@ -428,7 +398,7 @@ int main(int argc, char **argv)
                 log_fatal("queue_directory: %s", st.text);
         loop_init();
         path = xasprintf("%s/%s", smtp_srv.queue_dir, SMTP_SOCKET);
-        listen_fd = open_socket(path, &owner);
+        listen_fd = daemon_unix_socket(path, SOCK_STREAM, 0600, &owner);
         daemon_drop_privileges(&d);
         d.drain = drain;
         daemon_watch_signals(&d);
