@@ -40,6 +40,10 @@
 #include "mem.h"
 #include "priv.h"
 
+/* after a reload: how often, and how many times, to look whether the
+ * next authd has taken the socket over */
+#define AUTHD_HANDOVER_MS 20
+#define AUTHD_HANDOVER_TICKS 250
 /* how often lapsed grants, bans and tokens are forgotten */
 #define AUTHD_PURGE_MS (30 * 1000)
 /* connections accepted per wake-up, so that one burst cannot starve
@@ -51,6 +55,10 @@ static struct auth_service svc;
 static int listen_fd = -1;
 static struct loop_fd *listen_watch;
 static struct loop_timer *purge_timer;
+static struct loop_timer *handover_timer;
+static int handover_ticks;
+static char *socket_path;
+static ino_t socket_ino;
 
 static long long wall_ms(void)
 {
@@ -76,16 +84,47 @@ static void on_accept(int fd, int events, void *ctx)
         }
 }
 
-/* drain - SIGTERM or SIGUSR1: stop now. Clients reconnect to the next
- * authd, and whatever they were waiting for becomes a TEMPFAIL there. The
- * socket file stays: a new authd may already have replaced it. */
-static void drain(struct daemon *dm, int now)
+/* stop - close the listener and leave the loop. Clients reconnect to
+ * the next authd, and whatever they were waiting for becomes a TEMPFAIL
+ * there. The socket file stays: a new authd may already have replaced
+ * it. */
+static void stop(void)
 {
         loop_fd_free(&listen_watch);
+        if (handover_timer != NULL)
+                loop_timer_stop(handover_timer);
         if (listen_fd >= 0)
                 close(listen_fd);
         listen_fd = -1;
         loop_exit();
+}
+
+/* handover - after a reload, serve on until the next authd has bound the
+ * socket path (or a few seconds passed), so that logins never find
+ * nobody listening */
+static void handover(void *ctx)
+{
+        struct stat sb;
+
+        if (++handover_ticks > AUTHD_HANDOVER_TICKS ||
+            stat(socket_path, &sb) < 0 || sb.st_ino != socket_ino) {
+                stop();
+                return;
+        }
+        loop_timer_start(handover_timer, AUTHD_HANDOVER_MS);
+}
+
+/* drain - SIGTERM: stop now; SIGUSR1 (reload): hand over first */
+static void drain(struct daemon *dm, int now)
+{
+        if (now || socket_path == NULL) {
+                stop();
+                return;
+        }
+        if (handover_timer == NULL) {
+                handover_timer = loop_timer_new(handover, NULL);
+                handover(NULL);
+        }
 }
 
 /* fork_hook - in a replacement worker: let go of the front end's
@@ -164,6 +203,14 @@ int main(int argc, char **argv)
         path = xasprintf("%s/%s", cfg_get(d.cfg, "data_directory"),
                          AUTHC_SOCKET_NAME);
         listen_fd = daemon_unix_socket(path, SOCK_STREAM, 0660, NULL);
+        {
+                struct stat sb;
+
+                if (stat(path, &sb) == 0) {
+                        socket_ino = sb.st_ino;
+                        socket_path = xstrdup(path);
+                }
+        }
 
         d.drain = drain;
         daemon_watch_signals(&d);
@@ -176,6 +223,8 @@ int main(int argc, char **argv)
 
         auth_conn_free_all();
         loop_timer_free(&purge_timer);
+        loop_timer_free(&handover_timer);
+        free(socket_path);
         auth_workers_free(&svc.workers);
         auth_pbs_close(&svc.pbs);
         auth_tokens_free(&svc.tokens);

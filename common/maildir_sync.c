@@ -21,8 +21,10 @@
 #include "maildir_private.h"
 #include "mem.h"
 
-/* at most this many scans in one refresh while files seem to vanish */
-#define SYNC_SCAN_PASSES        3
+/* at most this many scans in one refresh while files seem to vanish: a
+ * busy session renaming flags can race several scans in a row on a
+ * loaded machine, and each lost race would be a false expunge */
+#define SYNC_SCAN_PASSES        10
 /* rewrite the uidlist to drop records of gone files when over this share */
 #define SYNC_STALE_PERCENT      25
 
