@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "cfg_lines.h"
+#include "fileio.h"
 #include "mem.h"
 
 static int is_space(int ch)
@@ -123,4 +124,43 @@ int cfg_lines_next(struct cfg_lines *r, const char **text_r, size_t *len_r,
                 return finish(r, text_r, len_r, line_r);
         r->have = 0;
         return 0;
+}
+
+int cfg_lines_file(const char *path, size_t max, const char *param,
+                   int (*fn)(void *ctx, const char *line, const char *where,
+                             struct status *st),
+                   void *ctx, struct status *st)
+{
+        struct cfg_lines r;
+        const char *line, *error;
+        size_t len;
+        int lineno, ret, rc = 0;
+        struct buf text;
+
+        buf_init(&text, 0);
+        ret = fileio_read(path, max, &text, st);
+        if (ret <= 0) {
+                if (ret == 0)
+                        status_set(st, STATUS_CONFIG_TEMP,
+                                   "%s: %s: no such file", param, path);
+                buf_release(&text);
+                return -1;
+        }
+        cfg_lines_init(&r, buf_cstr(&text), text.len, "an entry");
+        while (rc == 0 && (ret = cfg_lines_next(&r, &line, &len, &lineno,
+                                                &error)) != 0) {
+                char *where;
+
+                if (ret < 0) {
+                        rc = status_set(st, STATUS_CONFIG_TEMP, "%s:%d: %s",
+                                        path, lineno, error);
+                        break;
+                }
+                where = xasprintf("%s:%d", path, lineno);
+                rc = fn(ctx, line, where, st);
+                free(where);
+        }
+        cfg_lines_release(&r);
+        buf_release(&text);
+        return rc;
 }

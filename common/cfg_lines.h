@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "status.h"
 
 /* Reading state; the fields are private to cfg_lines.c. */
 struct cfg_lines {
@@ -44,5 +45,14 @@ void cfg_lines_release(struct cfg_lines *r);
  * call. */
 int cfg_lines_next(struct cfg_lines *r, const char **text_r, size_t *len_r,
                    int *line_r, const char **error_r);
+
+/* cfg_lines_file - read the list file at path (at most max bytes; its
+ * absence is an error naming param) and call fn(ctx, line, where, st)
+ * for each logical line, where being "path:line". Stops at the first
+ * line fn fails; 0, or -1 with st (4.3.5, naming path and line). */
+int cfg_lines_file(const char *path, size_t max, const char *param,
+                   int (*fn)(void *ctx, const char *line, const char *where,
+                             struct status *st),
+                   void *ctx, struct status *st);
 
 #endif

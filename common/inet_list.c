@@ -10,7 +10,6 @@
 
 #include "buf.h"
 #include "cfg_lines.h"
-#include "fileio.h"
 #include "inet_list.h"
 #include "map.h"
 #include "mem.h"
@@ -135,45 +134,31 @@ static int add_value(struct inet_list *l, const char *value,
                      const char *param, int depth, struct status *st);
 
 /* add_file - the items in the file at path */
-static int add_file(struct inet_list *l, const char *path, const char *param,
-                    int depth, struct status *st)
+/* One file's items go to add_value() one level deeper. */
+struct file_ctx {
+        struct inet_list *l;
+        int depth;
+};
+
+static int file_line(void *ctx, const char *line, const char *where,
+                     struct status *st)
 {
-        struct cfg_lines r;
-        const char *line, *error;
-        size_t len;
-        int lineno, ret, rc = 0;
-        struct buf text;
+        struct file_ctx *fc = ctx;
+
+        return add_value(fc->l, line, where, fc->depth + 1, st);
+}
+
+static int add_file(struct inet_list *l, const char *path,
+                    const char *param, int depth, struct status *st)
+{
+        struct file_ctx fc = { l, depth };
 
         if (depth >= INET_LIST_DEPTH)
                 return status_set(st, STATUS_CONFIG_TEMP,
                                   "%s: %s: files nested too deeply", param,
                                   path);
-        buf_init(&text, 0);
-        ret = fileio_read(path, INET_LIST_FILE_MAX, &text, st);
-        if (ret <= 0) {
-                if (ret == 0)
-                        status_set(st, STATUS_CONFIG_TEMP,
-                                   "%s: %s: no such file", param, path);
-                buf_release(&text);
-                return -1;
-        }
-        cfg_lines_init(&r, buf_cstr(&text), text.len, "an entry");
-        while (rc == 0 && (ret = cfg_lines_next(&r, &line, &len, &lineno,
-                                                &error)) != 0) {
-                char *where;
-
-                if (ret < 0) {
-                        rc = status_set(st, STATUS_CONFIG_TEMP, "%s:%d: %s",
-                                        path, lineno, error);
-                        break;
-                }
-                where = xasprintf("%s:%d", path, lineno);
-                rc = add_value(l, line, where, depth + 1, st);
-                free(where);
-        }
-        cfg_lines_release(&r);
-        buf_release(&text);
-        return rc;
+        return cfg_lines_file(path, INET_LIST_FILE_MAX, param, file_line,
+                              &fc, st);
 }
 
 static int add_value(struct inet_list *l, const char *value,
