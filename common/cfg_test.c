@@ -766,6 +766,12 @@ static const struct value_case value_cases[] = {
         { "unknown restriction", "smtpd_recipient_restrictions",
           "permit_mynetworks, reject_bogus, reject",
           "\"reject_bogus\": unknown restriction", 0 },
+        { "Postfix restriction Yubin lacks", "smtpd_client_restrictions",
+          "permit_mynetworks, check_ccert_access hash:/etc/postfix/x",
+          "\"check_ccert_access\" is a Postfix restriction that Yubin does "
+          "not implement", 0 },
+        { "old rbl name is known", "smtpd_client_restrictions",
+          "reject_rbl bl.example", NULL, 0 },
         { "rbl without domain", "smtpd_client_restrictions",
           "reject_rbl_client", "reject_rbl_client: missing DNS list domain "
           "argument", 0 },

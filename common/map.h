@@ -11,6 +11,12 @@
  *   static:VALUE            every key finds VALUE
  *   cidr:PATH               "network/len value" lines, IPv4 and IPv6,
  *                           first match in file order; the key is an IP
+ *   regexp:PATH, pcre:PATH  Postfix's regexp_table(5) / pcre_table(5)
+ *                           rules (POSIX / PCRE2), first match in file
+ *                           order, $1..$9 in results; also inline as
+ *                           regexp:{ {/pattern/ result}, ... }
+ *   sqlite:PATH             sqlite_table(5): dbpath, query with %s %u %d,
+ *                           result_format
  * With MAPS_ALIASES the hash:, btree: and texthash: files are aliases(5)
  * files instead ("name: value", see alias_file.h). File tables are read
  * again when the file's inode, size or mtime changes (checked at most once

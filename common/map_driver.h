@@ -1,9 +1,10 @@
 /* map_driver.h - what a lookup table type implements
  * Used by: map.c (the type table and the generic code) and the drivers
  * map_file.c (hash:, btree:, texthash:), map_inline.c (inline:, static:,
- * unix:), map_cidr.c (cidr:). A new type (regexp:, pcre:, sqlite: ...) is
- * one more driver file plus one row in map.c's map_types[]. Not for
- * callers of tables: they use map.h. */
+ * unix:), map_cidr.c (cidr:), map_regexp.c (regexp: and the pattern
+ * rules pcre: shares), map_pcre.c (pcre:), map_sqlite.c (sqlite:). A new
+ * type is one more driver file plus one row in map.c's map_types[]. Not
+ * for callers of tables: they use map.h. */
 #ifndef YUBIN_MAP_DRIVER_H
 #define YUBIN_MAP_DRIVER_H
 
@@ -49,7 +50,7 @@ struct map_type {
 
 extern const struct map_type map_type_hash, map_type_btree,
         map_type_texthash, map_type_inline, map_type_static, map_type_unix,
-        map_type_cidr;
+        map_type_cidr, map_type_regexp, map_type_pcre, map_type_sqlite;
 
 /* map_diag - report one problem: to diag when there is one (returns 0), or
  * into st as the error (returns -1) */
@@ -76,6 +77,39 @@ void *map_file_content(struct map *m);
 /* map_file_source, map_file_close - for the type's source and close */
 const char *map_file_source(const struct map *m);
 void map_file_close(struct map *m);
+
+/* Pattern tables (map_regexp.c): the rule format of regexp: and pcre:,
+ * with the expression engine each driver brings. */
+struct map_pattern_engine {
+        const char *name;               /* "regexp" */
+        const char *flag_letters;       /* the flags a rule may carry */
+        /* compile - pattern with flags; the object (free with free_re),
+         * its group count in *groups_r; NULL with a message in err */
+        void *(*compile)(const char *pattern, const char *flags,
+                         int *groups_r, char *err, size_t errsize);
+        /* match - 1 with ov[2g], ov[2g+1] the offsets of group g (-1:
+         * unset) for g < nov, 0 no match, -1 the engine failed */
+        int (*match)(void *re, const char *subject, size_t len, long *ov,
+                     int nov);
+        void (*free_re)(void *re);
+};
+/* map_pattern_open - a file (through fmt, whose parse calls
+ * map_pattern_parse) or inline "{ {rule}, ... }" table; as open() */
+int map_pattern_open(struct map *m, const struct map_file_format *fmt,
+                     const struct map_pattern_engine *e, map_diag_fn *diag,
+                     void *ctx, struct status *st);
+/* map_pattern_parse - rules from text (a file, or the inside of the
+ * braces); problems as for open() */
+int map_pattern_parse(struct map *m, const struct map_pattern_engine *e,
+                      const char *text, size_t len, map_diag_fn *diag,
+                      void *ctx, void **content_r, struct status *st);
+void map_pattern_content_free(void *content);
+/* map_pattern_lookup, map_pattern_source, map_pattern_close - the
+ * type's lookup, source and close */
+int map_pattern_lookup(struct map *m, const char *key, const char **value_r,
+                       struct status *st);
+const char *map_pattern_source(const struct map *m);
+void map_pattern_close(struct map *m);
 
 /* In-memory string table: keys and values are copied in; used by the file
  * types and inline:. */

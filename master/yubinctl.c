@@ -33,6 +33,8 @@ static const struct ctl_command ctl_commands[] = {
           "the user database's domains: add, del, list" },
         { "pbs", ctl_pbs_run,
           "POP/IMAP-before-SMTP grants: list, check ADDRESS" },
+        { "map", ctl_map_run,
+          "map check TYPE:NAME [KEY]: check a table, or query it (postmap -q)" },
         { "newaliases", ctl_alias_newaliases_run,
           "check the alias_database files (as newaliases, sendmail -bi)" },
         { "help", ctl_help_run, "this text" },

@@ -29,7 +29,7 @@ esac
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	# not Debian: trust pkg-config for the libraries and say what we wanted
 	if pkg-config --exists libevent libevent_openssl openssl libsasl2 \
-		sqlite3 libcares zlib libcrypt pam; then
+		sqlite3 libcares zlib libcrypt pam libpcre2-8; then
 		exit 0
 	fi
 	echo "deps.sh: missing libraries; Debian names: $want" >&2

@@ -26,6 +26,7 @@
 #include "inet_list.h"
 #include "log.h"
 #include "loop.h"
+#include "map.h"
 #include "mem.h"
 #include "priv.h"
 #include "queue_file.h"
@@ -139,19 +140,30 @@ static enum smtpd_newline newline_mode(struct cfg *cfg)
                          "normalize, reject, yes or no", v);
 }
 
-/* forbidden - the plain command words of smtpd_forbidden_commands (table
- * items are for the restriction issue's regexp: tables) */
+/* forbidden - smtpd_forbidden_commands: command words, and tables (the
+ * default's regexp:{{/^[^A-Z]/ Thrash}}) that find the words to refuse */
 static void forbidden(struct cfg *cfg)
 {
         size_t count = 0;
         char **words = cfg_get_list(cfg, "smtpd_forbidden_commands", &count);
+        struct status st;
+        struct buf tables;
 
+        buf_init(&tables, 0);
         srv.forbidden = xcalloc(count + 1, sizeof(char *));
-        for (size_t i = 0; i < count; i++)
+        for (size_t i = 0; i < count; i++) {
                 if (strchr(words[i], ':') == NULL)
                         srv.forbidden[srv.forbidden_count++] =
                                 xstrdup(words[i]);
+                else
+                        buf_printf(&tables, "%s%s", tables.len ? ", " : "",
+                                   words[i]);
+        }
         cfg_list_free(&words);
+        if (maps_open(buf_cstr(&tables), "smtpd_forbidden_commands", 0,
+                      &srv.forbidden_maps, &st) < 0)
+                log_fatal_config("%s", st.text);
+        buf_release(&tables);
         srv.discard = cfg_get_list(cfg, "smtpd_discard_ehlo_keywords",
                                    &srv.discard_count);
 }
@@ -227,7 +239,17 @@ static void server_init(void)
                 if (srv.tls == NULL)
                         log_warn("TLS is not available: %s", st.text);
         }
-        inet_list(cfg, "mynetworks", &srv.mynetworks);
+        if (cfg_is_set(cfg, "mynetworks")) {
+                inet_list(cfg, "mynetworks", &srv.mynetworks);
+        } else {
+                /* as Postfix: mynetworks_style says whom to trust */
+                char *nets = smtpd_check_default_mynetworks(cfg);
+
+                if (inet_list_open(nets, "mynetworks", &srv.mynetworks,
+                                   &st) < 0)
+                        log_fatal_config("%s", st.text);
+                free(nets);
+        }
         inet_list(cfg, "smtpd_forbid_bare_newline_exclusions",
                   &srv.newline_exclusions);
         inet_list(cfg, "smtpd_client_event_limit_exceptions",
@@ -296,6 +318,7 @@ static void server_free(void)
         for (size_t i = 0; i < srv.forbidden_count; i++)
                 free(srv.forbidden[i]);
         free(srv.forbidden);
+        maps_free(&srv.forbidden_maps);
         cfg_list_free(&srv.discard);
         free(srv.mechs[0]);
         free(srv.mechs[1]);

@@ -3,8 +3,8 @@
  * connection and its input pump, smtpd_cmd.c the command table and the
  * simple commands, smtpd_mail.c MAIL and RCPT syntax, smtpd_rcpt.c whether
  * a recipient is taken, smtpd_data.c DATA, BDAT and the queue file,
- * smtpd_auth.c AUTH, smtpd_check.c restrictions, smtpd_anvil.c per-client
- * limits, smtpd_log.c log lines). smtpd runs as mail_owner and parses
+ * smtpd_auth.c AUTH, smtpd_check*.c restrictions, smtpd_hbc.c header and
+ * body checks, smtpd_anvil.c per-client limits, smtpd_log.c log lines). smtpd runs as mail_owner and parses
  * network input; it writes queue files under queue_directory and talks to
  * authd. */
 #ifndef YUBIN_SMTPD_H
@@ -24,11 +24,14 @@ struct daemon;
 struct domain_list;
 struct inet_list;
 struct loop_timer;
+struct maps;
 struct queue_writer;
 struct resolve;
 struct smtpd_anvil;
 struct smtpd_check_run;
+struct smtpd_check_sess;
 struct smtpd_checks;
+struct smtpd_hbc;
 struct tls_ctx;
 struct workq;
 
@@ -97,6 +100,7 @@ struct smtpd_server {
         size_t discard_count;
         char **forbidden;               /* smtpd_forbidden_commands */
         size_t forbidden_count;
+        struct maps *forbidden_maps;    /* ... its tables */
         char *mechs[2];                 /* SASL mechanisms, [secured] */
         long long mechs_at[2];          /* loop_now_ms() of the answer */
         struct smtpd_session *sessions; /* every open session */
@@ -140,6 +144,7 @@ struct smtpd_content {
 #define SMTPD_WAIT_DELAY        0x08    /* smtpd_error_sleep_time */
 #define SMTPD_WAIT_TLS          0x10    /* STARTTLS handshake */
 #define SMTPD_WAIT_MECHS        0x20    /* EHLO waits for the mechanisms */
+#define SMTPD_WAIT_PEER         0x40    /* the client's name is looked up */
 
 struct smtpd_session {
         struct smtpd_server *srv;
@@ -159,7 +164,13 @@ struct smtpd_session {
         char addr[64];                  /* client IP */
         char laddr[64];
         int port;
-        char client[128];               /* "unknown[192.0.2.7]" */
+        char client[320];               /* "name[192.0.2.7]" */
+        char *name;                     /* verified client name, "unknown" */
+        char *reverse_name;             /* PTR name, "unknown" */
+        int name_status, reverse_status;        /* SMTPD_PEER_* */
+        struct smtpd_check_sess *chk;   /* what the restrictions keep */
+        struct smtpd_hbc *hbc;          /* header/body checks of a message */
+        int ill_pipelining;             /* commands sent ahead of time */
         char *helo;
         int esmtp;
         int tls;                        /* TLS active */
@@ -273,6 +284,23 @@ void smtpd_data_end(struct smtpd_session *s);
 /* smtpd_space_ok - 0 if the queue file system has room for size more
  * bytes, else -1 (queue_minfree) */
 int smtpd_space_ok(struct smtpd_session *s, long long size);
+/* smtpd_data_write - len content bytes into the queue file as they are
+ * (a write failure is kept for the end of the message) */
+void smtpd_data_write(struct smtpd_session *s, const char *data, size_t len);
+
+/* --- smtpd_hbc.c --- */
+
+/* smtpd_hbc_new - header/body checks for the message s starts to
+ * receive, or NULL when no header_checks, mime_header_checks or
+ * body_checks table is set; free with smtpd_hbc_free() */
+struct smtpd_hbc *smtpd_hbc_new(struct smtpd_session *s);
+void smtpd_hbc_free(struct smtpd_hbc **hp);
+/* smtpd_hbc_put - content on its way to the queue file (through
+ * smtpd_data_write(), checked line by line) */
+void smtpd_hbc_put(struct smtpd_session *s, const char *data, size_t len);
+/* smtpd_hbc_end - the content is complete: the REJECT reply ("550 5.7.1
+ * ...", borrowed until smtpd_hbc_free) or NULL */
+const char *smtpd_hbc_end(struct smtpd_session *s);
 
 /* --- smtpd_auth.c --- */
 

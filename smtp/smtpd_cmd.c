@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "cfg.h"
 #include "log.h"
+#include "map.h"
 #include "mem.h"
 #include "smtpd.h"
 #include "smtpd_anvil.h"
@@ -275,6 +276,14 @@ static int forbidden(const struct smtpd_session *s, const char *verb)
         for (size_t i = 0; i < s->srv->forbidden_count; i++)
                 if (strcasecmp(s->srv->forbidden[i], verb) == 0)
                         return 1;
+        if (n > 0 && s->srv->forbidden_maps != NULL) {
+                const char *value;
+                struct status st;
+
+                /* any answer forbids; a table that fails does not */
+                return maps_lookup(s->srv->forbidden_maps, verb, &value,
+                                   &st) == 1;
+        }
         return 0;
 }
 
@@ -342,6 +351,9 @@ void smtpd_cmd_line(struct smtpd_session *s, char *line, size_t len)
         }
         if ((cmds[i].flags & F_JUNK) && ++s->junk > s->srv->junk_limit)
                 s->errors++;
+        if (s->in_off < s->in.len)
+                smtpd_check_pipelining(s, cmds[i].name, s->in.data +
+                                       s->in_off, s->in.len - s->in_off);
         cmds[i].fn(s, args);
 }
 

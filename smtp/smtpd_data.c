@@ -6,9 +6,15 @@
  * oversized header is dropped), Received: headers are counted against
  * hopcount_limit, message_size_limit stops the writing (the rest is read
  * and thrown away, then 552), and for authenticated submission a missing
- * Message-ID or Date is added at the end of the header. At the end the
- * file is committed (written, fsynced, renamed) on the worker pool, and
- * only then does the client get 250. Runs as mail_owner. */
+ * Message-ID or Date is added at the end of the header; with
+ * header_checks or body_checks every line passes smtpd_hbc.c. The
+ * recipients (resolved, or the one a REDIRECT names) and the actions the
+ * restrictions kept (hold, PREPEND headers) go in when the
+ * content starts. At the end come smtpd_end_of_data_restrictions, then
+ * the file is committed (written, fsynced, renamed) on the worker pool,
+ * and only then does the client get 250; a HOLD moves it to hold/ before
+ * qmgr hears of it, a DISCARD gets 250 and keeps nothing. Runs as
+ * mail_owner. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -53,8 +59,7 @@ static void rfc5322_date(char *out, size_t size)
         strftime(out, size, "%a, %e %b %Y %H:%M:%S %z (%Z)", &tm);
 }
 
-/* put - content into the queue file; a failure is kept for the end */
-static void put(struct smtpd_session *s, const char *data, size_t len)
+void smtpd_data_write(struct smtpd_session *s, const char *data, size_t len)
 {
         struct smtpd_content *c = &s->content;
 
@@ -62,6 +67,16 @@ static void put(struct smtpd_session *s, const char *data, size_t len)
                 return;
         if (queue_writer_data(s->qw, data, len, &c->st) < 0)
                 c->failed = 1;
+}
+
+/* put - content on its way to the queue file: through the header and
+ * body checks when there are any */
+static void put(struct smtpd_session *s, const char *data, size_t len)
+{
+        if (s->hbc != NULL && !s->content.failed && !s->content.too_big)
+                smtpd_hbc_put(s, data, len);
+        else
+                smtpd_data_write(s, data, len);
 }
 
 static void putf(struct smtpd_session *s, const char *fmt, ...)
@@ -89,8 +104,9 @@ static void received(struct smtpd_session *s)
         smtpd_log_safe(s->helo != NULL ? s->helo : "unknown", helo,
                        sizeof(helo));
         rfc5322_date(date, sizeof(date));
-        putf(s, "Received: from %s (unknown [%s%s])\n", helo,
-             v6 ? "IPv6:" : "", s->addr);
+        putf(s, "Received: from %s (%s [%s%s])\n", helo,
+             s->name != NULL ? s->name : "unknown", v6 ? "IPv6:" : "",
+             s->addr);
         if (s->tls && srv->tls_received_header) {
                 putf(s, "\t(using %s)\n", conn_tls_describe(s->conn, tls,
                                                             sizeof(tls)));
@@ -268,6 +284,17 @@ static void commit_work(void *ctx)
         s->commit_ret = queue_writer_commit(s->qw, &s->commit_st);
 }
 
+/* hold - put a committed message on hold before qmgr is told of it (the
+ * "hold" attribute says so too, when it was known before the content) */
+static void hold(struct smtpd_session *s)
+{
+        struct status st;
+
+        if (queue_move(s->srv->queue_dir, s->queue_id, QUEUE_INCOMING,
+                       QUEUE_HOLD, 0, &st) < 0)
+                log_warn("%s: cannot put on hold: %s", s->queue_id, st.text);
+}
+
 static void commit_done(void *ctx)
 {
         struct smtpd_session *s = ctx;
@@ -276,6 +303,8 @@ static void commit_done(void *ctx)
         if (s->commit_ret == 0) {
                 if (s->content.msgid[0] != '\0')
                         smtpd_log_message_id(s, s->content.msgid);
+                if (smtpd_check_actions(s)->hold != NULL)
+                        hold(s);
                 queue_notify(srv->queue_dir);
                 if (!s->gone) {
                         smtpd_reply(s, "250 2.0.0 Ok: queued as %s",
@@ -293,15 +322,41 @@ static void commit_done(void *ctx)
         smtpd_resume(s, SMTPD_WAIT_COMMIT);
 }
 
+/* commit - the message is taken: discard it, or make it durable */
+static void commit(struct smtpd_session *s)
+{
+        if (smtpd_check_actions(s)->discard) {
+                /* Postfix's DISCARD: claim success, keep nothing */
+                smtpd_reply(s, "250 2.0.0 Ok: queued as %s", s->queue_id);
+                s->errors = 0;
+                smtpd_reset(s);
+                return;
+        }
+        smtpd_wait(s, SMTPD_WAIT_COMMIT);
+        workq_submit(s->srv->workq, commit_work, commit_done, s);
+}
+
+static void eod_checked(struct smtpd_session *s, int verdict,
+                        const char *reply)
+{
+        if (verdict == SMTPD_REJECTED)
+                refuse(s, reply);
+        else
+                commit(s);
+        smtpd_resume(s, SMTPD_WAIT_CHECK);
+}
+
 /* finish - the whole message is in: refuse it or commit it */
 static void finish(struct smtpd_session *s)
 {
         struct smtpd_server *srv = s->srv;
         struct smtpd_content *c = &s->content;
+        const char *rejected;
 
         s->in_data = 0;
         if (c->in_header && !c->too_big)
                 header_end(s);
+        rejected = c->too_big ? NULL : smtpd_hbc_end(s);
         if (c->too_big) {
                 refuse(s, "552 5.3.4 Message size exceeds fixed limit");
         } else if (c->hops > srv->hopcount_limit) {
@@ -313,19 +368,63 @@ static void finish(struct smtpd_session *s)
                             status_class(&c->st) == 4 ? c->st.code :
                             "4.3.0");
                 smtpd_reset(s);
+        } else if (rejected != NULL) {
+                /* header/body checks logged it already */
+                smtpd_reply(s, "%s", rejected);
+                smtpd_reset(s);
+        } else if (!smtpd_check_empty(srv->checks, SMTPD_STAGE_EOD) &&
+                   !smtpd_check_actions(s)->discard) {
+                smtpd_wait(s, SMTPD_WAIT_CHECK);
+                smtpd_check_start(s, SMTPD_STAGE_EOD, SMTPD_STAGE_EOD,
+                                  eod_checked);
         } else {
-                smtpd_wait(s, SMTPD_WAIT_COMMIT);
-                workq_submit(srv->workq, commit_work, commit_done, s);
+                commit(s);
         }
 }
 
-/* begin - the content starts: the Received: header first */
+/* envelope - the recipients (or the one a REDIRECT names, keeping the
+ * first original as ORCPT) in their resolved form, and the actions the
+ * queue manager must know of */
+static void envelope(struct smtpd_session *s)
+{
+        const struct smtpd_check_actions *a = smtpd_check_actions(s);
+
+        if (a->hold != NULL)
+                queue_writer_attr(s->qw, "hold", a->hold);
+        for (size_t i = 0; i < s->rcpt_count; i++) {
+                const struct smtpd_rcpt *r = &s->rcpts[i];
+                char *addr = smtpd_check_resolved(s, r->addr);
+
+                if (a->redirect != NULL) {
+                        char *orcpt = r->orcpt != NULL ? xstrdup(r->orcpt) :
+                                      xasprintf("rfc822;%s", r->addr);
+
+                        queue_writer_recipient(s->qw, a->redirect, orcpt,
+                                               r->notify);
+                        free(orcpt);
+                        free(addr);
+                        break;
+                }
+                queue_writer_recipient(s->qw, addr, r->orcpt, r->notify);
+                free(addr);
+        }
+}
+
+/* begin - the content starts: PREPEND headers, the Received: header */
 static void begin(struct smtpd_session *s)
 {
+        const struct smtpd_check_actions *a = smtpd_check_actions(s);
+
         memset(&s->content, 0, sizeof(s->content));
         s->content.in_header = 1;
         s->content.at_bol = 1;
         s->in_data = 1;
+        if (s->qw != NULL)
+                envelope(s);
+        smtpd_hbc_free(&s->hbc);
+        s->hbc = smtpd_hbc_new(s);
+        for (size_t i = 0; i < a->prepend_count; i++)
+                putf(s, "%s\n", a->prepend[i]);
         received(s);
 }
 

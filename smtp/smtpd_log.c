@@ -63,11 +63,17 @@ void smtpd_log_client(const struct smtpd_session *s)
 void smtpd_log_reject(const struct smtpd_session *s, const char *stage,
                       const char *reply, const char *rcpt)
 {
+        smtpd_log_action(s, "reject", stage, reply, rcpt);
+}
+
+void smtpd_log_action(const struct smtpd_session *s, const char *action,
+                      const char *stage, const char *reply, const char *rcpt)
+{
         char text[SAFE_MAX], helo[SAFE_MAX], addr[SAFE_MAX];
         struct buf b;
 
         buf_init(&b, 0);
-        buf_printf(&b, "%s: reject: %s from %s: %s;", id(s), stage,
+        buf_printf(&b, "%s: %s: %s from %s: %s;", id(s), action, stage,
                    s->client, smtpd_log_safe(reply, text, sizeof(text)));
         if (s->mail_given)
                 buf_printf(&b, " from=<%s>",
@@ -113,6 +119,15 @@ void smtpd_log_pipelining(const struct smtpd_session *s, size_t bytes)
                  "bytes discarded", s->client, bytes);
 }
 
+void smtpd_log_ill_pipelining(const struct smtpd_session *s,
+                              const char *verb, const char *next)
+{
+        char text[128];
+
+        log_info("improper command pipelining after %s from %s: %s", verb,
+                 s->client, smtpd_log_safe(next, text, sizeof(text)));
+}
+
 void smtpd_log_tls_failed(const struct smtpd_session *s, const char *reason)
 {
         char text[SAFE_MAX];
@@ -133,4 +148,30 @@ void smtpd_log_tls(const struct smtpd_session *s, const char *desc)
 {
         log_info("Anonymous TLS connection established from %s: %s",
                  s->client, desc);
+}
+
+void smtpd_log_content(const struct smtpd_session *s, const char *action,
+                       const char *where, const char *line,
+                       const char *text)
+{
+        char l[201], t[SAFE_MAX], helo[SAFE_MAX], addr[SAFE_MAX];
+        struct buf b;
+
+        buf_init(&b, 0);
+        buf_printf(&b, "%s: %s: %s %s from %s;", id(s), action, where,
+                   smtpd_log_safe(line, l, sizeof(l)), s->client);
+        if (s->mail_given)
+                buf_printf(&b, " from=<%s>",
+                           smtpd_log_safe(s->sender, addr, sizeof(addr)));
+        if (s->rcpt_count > 0)
+                buf_printf(&b, " to=<%s>", smtpd_log_safe(s->rcpts[0].addr,
+                                                          addr, sizeof(addr)));
+        buf_printf(&b, " proto=%s", s->esmtp ? "ESMTP" : "SMTP");
+        if (s->helo != NULL)
+                buf_printf(&b, " helo=<%s>",
+                           smtpd_log_safe(s->helo, helo, sizeof(helo)));
+        if (text != NULL && *text != '\0')
+                buf_printf(&b, ": %s", smtpd_log_safe(text, t, sizeof(t)));
+        log_info("%s", buf_cstr(&b));
+        buf_release(&b);
 }

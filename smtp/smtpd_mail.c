@@ -44,6 +44,8 @@ void smtpd_reset(struct smtpd_session *s)
         s->bdat_error[0] = '\0';
         s->rcpt_tried = 0;
         memset(&s->content, 0, sizeof(s->content));
+        smtpd_check_reset(s);
+        smtpd_hbc_free(&s->hbc);
 }
 
 const char *smtpd_protocol(const struct smtpd_session *s)
@@ -216,6 +218,11 @@ void smtpd_cmd_mail(struct smtpd_session *s, char *args)
         }
         if (path(s, args + 5, ADDR_NULL_OK, 1, &addr, &rest) < 0)
                 return;
+        if (!smtpd_check_addr_ok(s, addr)) {
+                free(addr);
+                smtpd_reply(s, "501 5.1.7 Bad sender address syntax");
+                return;
+        }
         if (addr_esmtp_params(rest, &params, &count, &st) < 0) {
                 free(addr);
                 smtpd_reply(s, "501 5.5.4 Bad MAIL parameter syntax");
@@ -355,10 +362,12 @@ void smtpd_cmd_rcpt(struct smtpd_session *s, char *args)
         s->rcpt_tried = 1;
         if (path(s, args + 3, 0, 0, &addr, &rest) < 0)
                 return;
-        if (*addr == '\0' || !utf8_ok(s, addr, 0)) {
-                if (*addr == '\0')
-                        smtpd_reply(s, "501 5.1.3 Bad recipient address "
-                                    "syntax");
+        if (*addr != '\0' && !utf8_ok(s, addr, 0)) {
+                free(addr);
+                return;
+        }
+        if (*addr == '\0' || !smtpd_check_addr_ok(s, addr)) {
+                smtpd_reply(s, "501 5.1.3 Bad recipient address syntax");
                 free(addr);
                 return;
         }

@@ -45,7 +45,11 @@ static int open_queue(struct smtpd_session *s)
         snprintf(port, sizeof(port), "%d", s->port);
         snprintf(arrival, sizeof(arrival), "%lld", (long long)time(NULL));
         queue_writer_sender(s->qw, s->sender);
-        queue_writer_attr(s->qw, "client_name", "unknown");
+        queue_writer_attr(s->qw, "client_name", s->name != NULL ? s->name :
+                          "unknown");
+        if (s->reverse_name != NULL)
+                queue_writer_attr(s->qw, "reverse_client_name",
+                                  s->reverse_name);
         queue_writer_attr(s->qw, "client_address", s->addr);
         queue_writer_attr(s->qw, "client_port", port);
         if (s->helo != NULL)
@@ -79,8 +83,8 @@ static void rcpt_accept(struct smtpd_session *s)
                 s->pending.notify = 0;
                 return;
         }
-        queue_writer_recipient(s->qw, s->pending.addr, s->pending.orcpt,
-                               s->pending.notify);
+        /* written to the queue file when the content starts (DATA), so
+         * that a REDIRECT can replace them */
         if (s->rcpt_count == s->rcpt_size) {
                 s->rcpt_size = s->rcpt_size ? 2 * s->rcpt_size : 4;
                 s->rcpts = xrealloc(s->rcpts, s->rcpt_size * sizeof(*r));
@@ -159,9 +163,9 @@ static void userdb_done(const struct authc_reply *r, void *ctx)
 
 /* in_alias_domain - is the pending recipient's domain one of
  * virtual_alias_domains (whose every address must be a virtual alias)? */
-static int in_alias_domain(struct smtpd_session *s)
+static int in_alias_domain(struct smtpd_session *s, const char *addr)
 {
-        const char *at = strrchr(s->pending.addr, '@');
+        const char *at = strrchr(addr, '@');
 
         return at != NULL && at[1] != '\0' &&
                s->srv->virtual_alias_domains != NULL &&
@@ -213,22 +217,26 @@ static void rcpt_checked(struct smtpd_session *s, int verdict,
         struct smtpd_server *srv = s->srv;
         enum resolve_class class = RESOLVE_REMOTE;
         struct status st;
-        char *lookup = NULL;
+        char *lookup = NULL, *resolved;
 
         if (verdict == SMTPD_REJECTED) {
                 rcpt_refuse(s, reply);
                 smtpd_resume(s, SMTPD_WAIT_CHECK);
                 return;
         }
-        if (srv->reject_unlisted_rcpt) {
+        /* the address as Postfix's resolver sees it (user%host@here is
+         * user@host): where the mail goes, so what is looked up */
+        resolved = smtpd_check_resolved(s, s->pending.addr);
+        if (srv->reject_unlisted_rcpt && !smtpd_check_rcpt_listed(s) &&
+            !smtpd_check_actions(s)->discard) {
                 struct resolve *r = resolver(srv);
 
                 if (r == NULL) {
                         /* the tables cannot be read: local users cannot
                          * be told from strangers now */
-                        if (local_domain(srv, s->pending.addr) != 0)
+                        if (local_domain(srv, resolved) != 0)
                                 class = RESOLVE_TEMPFAIL;
-                } else if (resolve_rcpt(r, s->pending.addr, &class, &lookup,
+                } else if (resolve_rcpt(r, resolved, &class, &lookup,
                                         &st) < 0) {
                         log_warn("%s: cannot resolve <%s>: %s", s->client,
                                  s->pending.addr, st.text);
@@ -236,8 +244,9 @@ static void rcpt_checked(struct smtpd_session *s, int verdict,
                 }
         }
         if (class == RESOLVE_REMOTE && srv->reject_unlisted_rcpt &&
-            in_alias_domain(s))
+            !smtpd_check_rcpt_listed(s) && in_alias_domain(s, resolved))
                 class = RESOLVE_UNKNOWN;        /* no virtual alias for it */
+        free(resolved);
         switch (class) {
         case RESOLVE_UNKNOWN:
                 unknown(s);

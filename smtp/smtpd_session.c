@@ -45,6 +45,7 @@ static void session_free(struct smtpd_session *s)
                 smtpd_anvil_disconnect(srv->anvil, s->addr);
         smtpd_reset(s);
         smtpd_check_cancel(&s->check);
+        smtpd_check_session_free(s);
         smtpd_auth_cancel(s);
         authc_cancel(&s->req);
         loop_timer_free(&s->timer);
@@ -52,6 +53,8 @@ static void session_free(struct smtpd_session *s)
         buf_release(&s->in);
         buf_release(&s->out);
         free(s->helo);
+        free(s->name);
+        free(s->reverse_name);
         free(s->sasl_user);
         free(s->sasl_method);
         free(s->access_denied);
@@ -323,6 +326,8 @@ static void tls_ready(struct smtpd_session *s)
                 smtpd_resume(s, SMTPD_WAIT_TLS);
                 return;
         }
+        if (s->waiting & SMTPD_WAIT_PEER)
+                return;         /* connected() greets */
         smtpd_greet(s);
 }
 
@@ -432,6 +437,36 @@ static int limited(struct smtpd_session *s)
         return 1;
 }
 
+/* connected - the client's name is known (or given up on): log the
+ * connection, apply the limits, greet */
+static void connected(struct smtpd_session *s)
+{
+        struct smtpd_server *srv = s->srv;
+
+        smtpd_log_connect(s);
+        if (limited(s) || srv->draining) {
+                if (srv->draining)
+                        smtpd_reply_raw(s, "421 4.3.2 %s Service shutting "
+                                        "down", srv->myhostname);
+                smtpd_close(s, NULL);
+        } else if (srv->wrappermode) {
+                if (srv->tls == NULL) {
+                        log_warn("%s: TLS not available (no certificate) "
+                                 "on a smtpd_tls_wrappermode service",
+                                 s->client);
+                        smtpd_close(s, NULL);
+                } else if (s->tls) {
+                        smtpd_greet(s);
+                }
+                /* else the greeting follows the handshake */
+        } else {
+                if (conn_input_pending(s->conn) > 0)
+                        smtpd_check_pipelining(s, "CONNECT", "", 0);
+                smtpd_greet(s);
+        }
+        smtpd_resume(s, SMTPD_WAIT_PEER);
+}
+
 void smtpd_session_new(struct smtpd_server *srv, int fd)
 {
         struct smtpd_session *s = xcalloc(1, sizeof(*s));
@@ -464,25 +499,11 @@ void smtpd_session_new(struct smtpd_server *srv, int fd)
                 inet_list_match(srv->newline_exclusions, s->addr) == 1;
         smtpd_parser_init(&s->parser, (size_t)srv->line_max,
                           excluded ? SMTPD_NL_ALLOW : srv->newline);
-        smtpd_log_connect(s);
-        if (limited(s) || srv->draining) {
-                if (srv->draining)
-                        smtpd_reply_raw(s, "421 4.3.2 %s Service shutting "
-                                        "down", srv->myhostname);
-                smtpd_close(s, NULL);
-                return;
-        }
-        if (srv->wrappermode) {
-                if (srv->tls == NULL) {
-                        log_warn("%s: TLS not available (no certificate) "
-                                 "on a smtpd_tls_wrappermode service",
-                                 s->client);
-                        smtpd_close(s, NULL);
-                }
-                return;         /* the greeting follows the handshake */
-        }
-        conn_read_bytes(s->conn, SIZE_MAX);
-        smtpd_greet(s);
+        if (!srv->wrappermode)
+                conn_read_bytes(s->conn, SIZE_MAX);
+        /* input waits until the client's name is known */
+        smtpd_wait(s, SMTPD_WAIT_PEER);
+        smtpd_check_peer(s, connected);
 }
 
 int smtpd_rate_exceeded(struct smtpd_session *s, int kind, long long limit,
