@@ -133,7 +133,11 @@ struct smtpd_checks {
         int allow_untrusted_routing, soft_bounce, peername_lookup;
         int sasl_enable, show_table;
         struct maps *header_checks, *mime_header_checks, *body_checks;
+        struct maps *nested_header_checks;
         long long body_checks_limit;
+        size_t mime_depth;              /* multipart levels followed; 0:
+                                         * disable_mime_input_processing */
+        size_t mime_boundary_max;       /* longest boundary followed */
 };
 
 /* defer_if_permit / defer_if_reject: the reply kept for later */

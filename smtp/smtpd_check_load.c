@@ -484,6 +484,10 @@ static void codes(struct smtpd_checks *c, struct cfg *cfg)
         c->default_rbl_reply = cfg_get(cfg, "default_rbl_reply");
         c->null_key = cfg_get(cfg, "smtpd_null_access_lookup_key");
         c->body_checks_limit = cfg_get_size(cfg, "body_checks_size_limit");
+        c->mime_depth = cfg_get_bool(cfg, "disable_mime_input_processing") ?
+                        0 : (size_t)cfg_get_int(cfg, "mime_nesting_limit");
+        c->mime_boundary_max = (size_t)cfg_get_int(cfg,
+                                        "mime_boundary_length_limit");
         c->permit_log = cfg_get_list(cfg, "smtpd_log_access_permit_actions",
                                      &c->permit_log_count);
 }
@@ -546,6 +550,8 @@ int smtpd_checks_load(struct smtpd_server *srv, struct smtpd_checks **c_r,
             open_maps(cfg, "header_checks", &c->header_checks, st) < 0 ||
             open_maps(cfg, "mime_header_checks", &c->mime_header_checks,
                       st) < 0 ||
+            open_maps(cfg, "nested_header_checks", &c->nested_header_checks,
+                      st) < 0 ||
             open_maps(cfg, "body_checks", &c->body_checks, st) < 0)
                 goto fail;
         if ((c->route = smtpd_route_open(srv, st)) == NULL)
@@ -596,6 +602,7 @@ void smtpd_checks_free(struct smtpd_checks **cp)
         maps_free(&c->sender_login_maps);
         maps_free(&c->header_checks);
         maps_free(&c->mime_header_checks);
+        maps_free(&c->nested_header_checks);
         maps_free(&c->body_checks);
         cfg_list_free(&c->permit_log);
         free(c);

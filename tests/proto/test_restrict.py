@@ -191,6 +191,69 @@ def test_header_and_body_checks(yubin):
                           r"unknown\[127\.0\.0\.1\];.*: held by test")
 
 
+MIME_MAIL = b"""\
+Subject: report
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="outer"
+
+preamble
+--outer
+Content-Type: message/rfc822
+
+Subject: attached
+X-Spam-Origin: evil
+
+inner body
+--outer
+Content-Type: application/octet-stream; name="%s"
+Content-Transfer-Encoding: base64
+
+AAAA
+--outer
+Content-Type: text/plain
+
+Content-Type: this line is body text, not a header
+--outer--
+epilogue
+"""
+
+
+def test_mime_aware_header_and_body_checks(yubin):
+    headers = write(yubin, "mime_headers", """\
+/^Content-Type:.*name="?[^"]*\\.exe"?/    REJECT 5.7.1 no executables
+/^X-Spam-Origin:/                        REJECT 5.7.1 nested header seen
+""")
+    body = write(yubin, "mime_body", """\
+/^Content-Type: this line is body/       REJECT 5.7.1 body line seen
+""")
+    port = smtpd_start(yubin, header_checks=f"regexp:{headers}",
+                       nested_header_checks="",
+                       body_checks=f"regexp:{body}")
+    # a part's Content-Type goes to mime_header_checks (= header_checks)
+    assert send(port, "a@example.org", ["root@mail.example.com"],
+                MIME_MAIL % b"tool.exe") == b"550 5.7.1 no executables"
+    assert yubin.wait_log(r"reject: header Content-Type: application/"
+                          r"octet-stream; name=\"tool\.exe\"")
+    # with nested_header_checks empty, the attached message's X-Spam-Origin
+    # is not looked at; the text line that looks like a header is body
+    assert send(port, "a@example.org", ["root@mail.example.com"],
+                MIME_MAIL % b"notes.txt") == b"550 5.7.1 body line seen"
+
+    yubin.stop()
+    yubin.set(body_checks="", nested_header_checks="$header_checks")
+    yubin.write()
+    yubin.start(wait_ports=[port])
+    assert send(port, "a@example.org", ["root@mail.example.com"],
+                MIME_MAIL % b"notes.txt") == b"550 5.7.1 nested header seen"
+    # MIME processing off: only the message's own headers are headers
+    yubin.stop()
+    yubin.set(disable_mime_input_processing="yes")
+    yubin.write()
+    yubin.start(wait_ports=[port])
+    assert QUEUED.match(send(port, "a@example.org", ["root@mail.example.com"],
+                             MIME_MAIL % b"tool.exe"))
+
+
 def test_data_and_end_of_data_restrictions(yubin):
     port = smtpd_start(
         yubin, smtpd_restriction_classes="eod_class",
