@@ -1,5 +1,5 @@
 /* dns.c - asynchronous DNS on c-ares, driven by loop.h (see dns.h)
- * Used by: smtpd. One c-ares channel per struct dns; its sockets are
+ * Used by: smtpd, smtp. One c-ares channel per struct dns; its sockets are
  * watched with loop_fd and its retransmissions with one loop_timer. A
  * c-ares question cannot be called off alone, so each one carries a small
  * token: a request that is cancelled or runs out of time forgets its
@@ -347,6 +347,7 @@ static void deliver(void *ctx)
                 a.count = r->result == DNS_OK ? r->count : 0;
                 a.values = (const char *const *)r->values;
                 a.prefs = a.type == DNS_MX ? r->prefs : NULL;
+                a.nxdomain = r->result == DNS_NOTFOUND && r->nxdomain;
                 r->cb(&a, r->ctx);
         }
         forget(r);
@@ -514,6 +515,7 @@ static void answered(void *arg, int status, int timeouts,
                         status = ARES_ENODATA;
         }
         r->result = dns_status_result(status, &r->reason);
+        r->nxdomain = status == ARES_ENOTFOUND || status == ARES_EBADNAME;
         if (r->result != DNS_OK)
                 dns_values_clear(r);
         if (r->result == DNS_TEMPFAIL)
@@ -557,6 +559,7 @@ struct dns_req *dns_query_any(struct dns *d, const char *name,
         r->ntypes = count;
         if (strlen(name) > DNS_NAME_MAX || *name == '\0') {
                 r->result = DNS_NOTFOUND;
+                r->nxdomain = 1;
                 r->reason = "malformed name";
                 dns_req_done(r);
                 return r;

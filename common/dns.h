@@ -1,6 +1,7 @@
 /* dns.h - asynchronous DNS on c-ares, driven by the process's event loop
  * Used by: smtpd (the client's name at connect, DNS-based restrictions:
- * reject_unknown_*, DNS blocklists). One struct dns per process; every
+ * reject_unknown_*, DNS blocklists); smtp (MX and address records of next
+ * hops). One struct dns per process; every
  * question is a request that answers through a callback from the loop,
  * never from inside the call, so a slow or dead name server stalls only
  * the session that asked. Servers are dns_servers ("address[:port]",
@@ -47,6 +48,9 @@ struct dns_answer {
                                  * TXT: the strings of a record joined */
         const int *prefs;       /* MX: each record's preference, else NULL */
         enum dns_type type;     /* the type that answered */
+        int nxdomain;           /* DNS_NOTFOUND: the name does not exist
+                                 * at all (NXDOMAIN, or malformed), rather
+                                 * than lacking records of the type */
 };
 
 typedef void dns_cb(const struct dns_answer *a, void *ctx);

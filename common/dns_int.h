@@ -50,6 +50,7 @@ struct dns_req {
         enum dns_type types[4];
         size_t ntypes, at;
         int any_temp;
+        int nxdomain;                   /* the last answer was NXDOMAIN */
         struct loop_timer *timer;       /* the deadline, then the delivery */
         struct dns_token *token;        /* the question under way, or NULL */
         enum dns_result result;

@@ -4,11 +4,13 @@
  * private/smtp, a UNIX socket it creates (owned by mail_owner, mode 0600;
  * a peer that is neither mail_owner nor root is refused). Each request --
  * one message, some recipients at one destination -- finds its next hop
- * (smtp_nexthop.c), runs one SMTP conversation (smtp_session.c), marks
- * what the server accepted in the queue file, and answers qmgr with one
- * RESULT per recipient. Event-driven: every request and connection lives
- * in one loop. Runs as: root only to create its socket, then mail_owner;
- * started by an ordinary user, as that user. Parses qmgr's requests and
+ * (smtp_nexthop.c) and its addresses in DNS (smtp_dns.c), runs one SMTP
+ * conversation (smtp_session.c), marks what the server accepted in the
+ * queue file, and answers qmgr with one RESULT per recipient.
+ * Event-driven: every request, DNS look-up and connection lives in one
+ * loop, so requests for different destinations proceed in parallel.
+ * Runs as: root only to create its socket, then mail_owner; started by an
+ * ordinary user, as that user. Parses qmgr's requests, DNS answers and
  * remote servers' replies. Files: queue files (read, marks appended). */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -44,6 +46,7 @@ static uid_t peer_ok_uid;
 
 static void job_free(struct smtp_job *job)
 {
+        smtp_dns_free(&job->lookup);
         smtp_session_free(&job->sess);
         conn_free(&job->qconn);
         for (size_t i = 0; i < job->nrcpts; i++) {
@@ -123,6 +126,17 @@ void smtp_job_done(struct smtp_job *job)
         conn_close(job->qconn);
 }
 
+/* on_nexthop - the next hop's addresses are known, or why not */
+static void on_nexthop(struct smtp_job *job, const struct status *st)
+{
+        if (st != NULL) {
+                smtp_job_fail_rest(job, NULL, st);
+                smtp_job_done(job);
+                return;
+        }
+        smtp_session_start(job);
+}
+
 /* start - the request is complete: check it against the file, go */
 static void start(struct smtp_job *job)
 {
@@ -153,12 +167,10 @@ static void start(struct smtp_job *job)
         if (job->mark_fd < 0)
                 log_warn("%s: open %s: %m", job->id, path);
         free(path);
-        if (smtp_nexthop(job, &st) < 0) {
+        if (smtp_nexthop(job, on_nexthop, &st) < 0) {
                 smtp_job_fail_rest(job, NULL, &st);
                 smtp_job_done(job);
-                return;
         }
-        smtp_session_start(job);
         return;
 fail:
         free(path);
@@ -343,6 +355,11 @@ static void read_config(void)
         smtp_srv.sasl_filter = cfg_get_list(c, "smtp_sasl_mechanism_filter",
                                             &smtp_srv.sasl_filter_count);
         smtp_srv.never_ehlo = cfg_get_bool(c, "smtp_never_send_ehlo");
+        smtp_srv.tcp_port = (int)cfg_get_int(c, "smtp_tcp_port");
+        smtp_srv.mx_address_limit = (size_t)cfg_get_int(c,
+                                                "smtp_mx_address_limit");
+        smtp_srv.mx_session_limit = (size_t)cfg_get_int(c,
+                                                "smtp_mx_session_limit");
         smtp_srv.connect_ms = cfg_get_time(c, "smtp_connect_timeout") * 1000;
         smtp_srv.helo_ms = cfg_get_time(c, "smtp_helo_timeout") * 1000;
         smtp_srv.mail_ms = cfg_get_time(c, "smtp_mail_timeout") * 1000;
@@ -397,6 +414,8 @@ int main(int argc, char **argv)
                             &st) < 0)
                 log_fatal("queue_directory: %s", st.text);
         loop_init();
+        if (smtp_dns_init(d.cfg, &st) < 0)
+                log_fatal_config("%s", st.text);
         path = xasprintf("%s/%s", smtp_srv.queue_dir, SMTP_SOCKET);
         listen_fd = daemon_unix_socket(path, SOCK_STREAM, 0600, &owner);
         daemon_drop_privileges(&d);
@@ -408,6 +427,7 @@ int main(int argc, char **argv)
         loop_run();
 
         loop_fd_free(&listen_watch);
+        smtp_dns_shutdown();
         maps_free(&smtp_srv.transport);
         maps_free(&smtp_srv.sasl_passwords);
         tls_ctx_free(&smtp_srv.tls);

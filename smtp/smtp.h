@@ -1,11 +1,13 @@
 /* smtp.h - the outbound smtp client's shared structures
  * Used by: the smtp modules only (smtp.c main: socket, requests from qmgr,
- * answers; smtp_nexthop.c where a domain's mail goes; smtp_session.c the
- * SMTP conversation; smtp_reply.c reply and EHLO parsing; smtp_content.c
- * the message as it goes over DATA). smtp runs as mail_owner and is
- * event-driven: one process holds every outbound connection. It parses
- * qmgr's requests and, on the network, the remote servers' replies. Files:
- * queue files (read; delivered recipients are marked by appending). */
+ * answers; smtp_nexthop.c where a domain's mail goes; smtp_dns.c the next
+ * hop's MX and address records; smtp_session.c the SMTP conversation;
+ * smtp_reply.c reply and EHLO parsing; smtp_content.c the message as it
+ * goes over DATA). smtp runs as mail_owner and is event-driven: one
+ * process holds every outbound connection and DNS look-up. It parses
+ * qmgr's requests and, on the network, DNS answers (through c-ares) and
+ * the remote servers' replies. Files: queue files (read; delivered
+ * recipients are marked by appending). */
 #ifndef YUBIN_SMTP_H
 #define YUBIN_SMTP_H
 
@@ -18,12 +20,16 @@
 
 struct cfg;
 struct conn;
+struct dns;
 struct maps;
+struct smtp_dns;
 struct tls_ctx;
 
 #define SMTP_REPLY_MAX          (64 * 1024)     /* one (multi-line) reply */
 #define SMTP_REPLY_LINE_MAX     2048
 #define SMTP_ADDRS_MAX          16      /* addresses tried per request */
+#define SMTP_MX_HOSTS_MAX       16      /* MX hosts whose addresses are
+                                         * looked up */
 #define SMTP_HOST_MAX           256
 
 enum smtp_tls_level {
@@ -50,6 +56,10 @@ struct smtp_server {
         long long connect_ms, helo_ms, mail_ms, rcpt_ms, data_init_ms,
                   data_xfer_ms, data_done_ms, quit_ms, starttls_ms;
         int never_ehlo;
+        int tcp_port;                   /* smtp_tcp_port */
+        size_t mx_address_limit;        /* smtp_mx_address_limit, 0: none */
+        size_t mx_session_limit;        /* smtp_mx_session_limit, 0: none */
+        struct dns *dns;                /* next hops' MX and address records */
         size_t busy;                    /* requests in progress */
 };
 
@@ -107,6 +117,7 @@ struct smtp_job {
         struct smtp_addr addrs[SMTP_ADDRS_MAX];
         size_t naddrs, cur;
         char nexthop[SMTP_HOST_MAX + 16];       /* for password lookups */
+        struct smtp_dns *lookup;        /* the next hop's, while under way */
         struct smtp_session *sess;
 };
 
@@ -125,20 +136,57 @@ void smtp_job_fail_rest(struct smtp_job *job, const char *relay,
 void smtp_job_done(struct smtp_job *job);
 
 /* smtp_nexthop.c */
+/* smtp_nexthop_cb - the next hop's addresses are in job->addrs, best
+ * first (st NULL), or none was found: st says why (4.x.x defer, 5.x.x
+ * bounce) */
+typedef void smtp_nexthop_cb(struct smtp_job *job, const struct status *st);
 /* smtp_nexthop - where mail for job->domain goes (transport_maps, then
- * relayhost, then the domain itself) and its addresses, into job->addrs.
- * 0, or -1 with st (4.4.x could not tell, 5.x.x never) */
-int smtp_nexthop(struct smtp_job *job, struct status *st);
+ * relayhost, then the domain itself); its addresses are looked up
+ * (smtp_dns.c) and done(job, ...) follows from the loop, unless
+ * smtp_dns_free(&job->lookup) comes first. 0, or -1 with st (4.3.5 for a
+ * malformed next hop, 4.x.x when transport_maps could not tell) */
+int smtp_nexthop(struct smtp_job *job, smtp_nexthop_cb *done,
+                 struct status *st);
 /* smtp_nexthop_parse - split Postfix's "[host]:port", "host:port", "host"
- * (a "smtp:" transport prefix allowed) into host (size bytes), port
- * (default 25) and whether MX records are to be looked up. 0, or -1 when
- * malformed */
+ * (a "smtp:" transport prefix allowed) into host (size bytes), port (0
+ * when none is given: smtp_tcp_port applies) and whether MX records are
+ * to be looked up. 0, or -1 when malformed */
 int smtp_nexthop_parse(const char *text, char *host, size_t size,
                        int *port_r, int *mx_r);
+/* smtp_nexthop_add - append ip (textual IPv4 or IPv6) of host, at port,
+ * to job->addrs; 0, or -1 when ip is not an address or the list is full */
+int smtp_nexthop_add(struct smtp_job *job, const char *host, const char *ip,
+                     int port);
+
+/* smtp_dns.c */
+/* smtp_dns_init - the resolver (dns_servers, dns_timeout) and what look-ups
+ * need: inet_protocols, smtp_address_preference, and this host's names and
+ * addresses for loop detection (myhostname, inet_interfaces,
+ * proxy_interfaces). Needs loop_init(). 0, or -1 with st */
+int smtp_dns_init(struct cfg *cfg, struct status *st);
+/* smtp_dns_shutdown - cancel every look-up (no callbacks), close the
+ * resolver */
+void smtp_dns_shutdown(void);
+/* smtp_dns_lookup - the addresses of next hop host for job, into
+ * job->addrs: with mx, by host's MX records (none: host's own addresses);
+ * else host's own addresses; a literal address as it is. final says the
+ * next hop is the recipients' domain itself: only then do DNS answers
+ * that say "never" (NXDOMAIN, null MX, loops back to myself) bounce;
+ * a configured relay that does not resolve defers. done runs once, from
+ * the loop. Returns the look-up, which the caller keeps in job->lookup and
+ * may cancel with smtp_dns_free(); it is gone when done runs. host is
+ * borrowed (copied). */
+struct smtp_dns *smtp_dns_lookup(struct smtp_job *job, const char *host,
+                                 int port, int mx, int final,
+                                 smtp_nexthop_cb *done);
+/* smtp_dns_free - cancel *lp without a callback and clear it; accepts
+ * NULL */
+void smtp_dns_free(struct smtp_dns **lp);
 
 /* smtp_session.c */
 /* smtp_session_start - deliver job's recipients over SMTP to its next
- * addresses; calls smtp_job_done() when finished (never from inside) */
+ * addresses in order (at most smtp_mx_session_limit of them greeting);
+ * calls smtp_job_done() when finished (never from inside) */
 void smtp_session_start(struct smtp_job *job);
 /* smtp_session_free - abandon the conversation (the job is going) */
 void smtp_session_free(struct smtp_session **sp);

@@ -4,24 +4,21 @@
  * value "smtp:[host]:port", "smtp:host", ":[host]" or "smtp:" keeps the
  * domain), then relayhost, then the domain itself. Postfix's forms:
  * "[host]:port" and "[host]" name one host whose address records are
- * used as they are; "host:port" and "host" ask for MX records first.
- * Addresses: literal IPv4/IPv6 are used directly; a bracketed name is
- * resolved with getaddrinfo(), and a failure defers (a relayhost that does
- * not resolve must never bounce the mail behind it). MX look-ups are not
- * done yet: mail for a next hop that needs one waits in the queue with a
- * reason saying so, rather than being sent to a guessed address or
- * bounced. Parses administrator data only. */
+ * used as they are; "host:port" and "host" ask for MX records first; a
+ * next hop without a port uses smtp_tcp_port. The look-ups themselves are
+ * smtp_dns.c's, which also decides what a failure means: only the
+ * recipients' own domain can bounce on a DNS answer; a relayhost or
+ * transport_maps host that does not resolve defers the mail behind it.
+ * Parses administrator data only. */
 #include <arpa/inet.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "cfg.h"
 #include "map.h"
-#include "mem.h"
 #include "smtp.h"
 
 int smtp_nexthop_parse(const char *text, char *host, size_t size,
@@ -34,7 +31,7 @@ int smtp_nexthop_parse(const char *text, char *host, size_t size,
                 p += 5;
         else if (*p == ':')
                 p++;
-        *port_r = 25;
+        *port_r = 0;
         *mx_r = 1;
         if (*p == '[') {
                 end = strchr(p, ']');
@@ -82,91 +79,39 @@ static int transport(const char *domain, const char **value_r,
         return r;
 }
 
-/* add_addr - one address for host:port into job->addrs */
-static void add_addr(struct smtp_job *job, const struct sockaddr *sa,
-                     socklen_t len, const char *host, int port)
+int smtp_nexthop_add(struct smtp_job *job, const char *host, const char *ip,
+                     int port)
 {
         struct smtp_addr *a;
+        struct sockaddr_in *s4;
+        struct sockaddr_in6 *s6;
 
         if (job->naddrs >= SMTP_ADDRS_MAX)
-                return;
-        a = &job->addrs[job->naddrs++];
+                return -1;
+        a = &job->addrs[job->naddrs];
         memset(a, 0, sizeof(*a));
-        memcpy(&a->sa, sa, len);
-        a->salen = len;
-        snprintf(a->host, sizeof(a->host), "%s", host);
-        a->port = port;
-        if (sa->sa_family == AF_INET6) {
-                struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a->sa;
-
-                s6->sin6_port = htons((uint16_t)port);
-                inet_ntop(AF_INET6, &s6->sin6_addr, a->ip, sizeof(a->ip));
-        } else {
-                struct sockaddr_in *s4 = (struct sockaddr_in *)&a->sa;
-
+        s4 = (struct sockaddr_in *)&a->sa;
+        s6 = (struct sockaddr_in6 *)&a->sa;
+        if (inet_pton(AF_INET, ip, &s4->sin_addr) == 1) {
+                s4->sin_family = AF_INET;
                 s4->sin_port = htons((uint16_t)port);
-                inet_ntop(AF_INET, &s4->sin_addr, a->ip, sizeof(a->ip));
+                a->salen = sizeof(*s4);
+        } else if (inet_pton(AF_INET6, ip, &s6->sin6_addr) == 1) {
+                s6->sin6_family = AF_INET6;
+                s6->sin6_port = htons((uint16_t)port);
+                a->salen = sizeof(*s6);
+        } else {
+                return -1;
         }
-}
-
-/* host_addrs - the addresses of host; 0, or -1 with st */
-static int host_addrs(struct smtp_job *job, const char *host, int port,
-                      struct status *st)
-{
-        struct sockaddr_in s4;
-        struct sockaddr_in6 s6;
-        struct addrinfo hints, *res = NULL;
-        int r;
-
-        memset(&s4, 0, sizeof(s4));
-        memset(&s6, 0, sizeof(s6));
-        if (inet_pton(AF_INET, host, &s4.sin_addr) == 1) {
-                s4.sin_family = AF_INET;
-                add_addr(job, (struct sockaddr *)&s4, sizeof(s4), host, port);
-                return 0;
-        }
-        if (strncasecmp(host, "ipv6:", 5) == 0)
-                host += 5;
-        if (inet_pton(AF_INET6, host, &s6.sin6_addr) == 1) {
-                s6.sin6_family = AF_INET6;
-                add_addr(job, (struct sockaddr *)&s6, sizeof(s6), host, port);
-                return 0;
-        }
-        memset(&hints, 0, sizeof(hints));
-        hints.ai_socktype = SOCK_STREAM;
-        hints.ai_family = AF_UNSPEC;
-        r = getaddrinfo(host, NULL, &hints, &res);
-        if (r == EAI_NONAME || r == EAI_NODATA)
-                return status_set(st, STATUS_LOOKUP_TEMP, "Host or domain "
-                                  "name not found. Name service error for "
-                                  "name=%s type=A: Host not found", host);
-        if (r != 0)
-                return status_set(st, "4.4.3", "Host or domain name not "
-                                  "found. Name service error for name=%s "
-                                  "type=A: %s", host, gai_strerror(r));
-        for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next)
-                if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6)
-                        add_addr(job, ai->ai_addr, ai->ai_addrlen, host,
-                                 port);
-        freeaddrinfo(res);
-        if (job->naddrs == 0)
-                return status_set(st, STATUS_LOOKUP_TEMP, "no address for %s",
-                                  host);
+        snprintf(a->host, sizeof(a->host), "%s", host);
+        snprintf(a->ip, sizeof(a->ip), "%s", ip);
+        a->port = port;
+        job->naddrs++;
         return 0;
 }
 
-/* is_literal - an IPv4 or IPv6 address, not a name */
-static int is_literal(const char *host)
-{
-        unsigned char buf[sizeof(struct in6_addr)];
-
-        if (strncasecmp(host, "ipv6:", 5) == 0)
-                host += 5;
-        return inet_pton(AF_INET, host, buf) == 1 ||
-               inet_pton(AF_INET6, host, buf) == 1;
-}
-
-int smtp_nexthop(struct smtp_job *job, struct status *st)
+int smtp_nexthop(struct smtp_job *job, smtp_nexthop_cb *done,
+                 struct status *st)
 {
         const char *value = NULL, *hop;
         char host[SMTP_HOST_MAX];
@@ -187,16 +132,14 @@ int smtp_nexthop(struct smtp_job *job, struct status *st)
                                   "hop \"%s\"", hop);
         snprintf(job->nexthop, sizeof(job->nexthop), "%s%s%s",
                  mx ? "" : "[", host, mx ? "" : "]");
-        if (port != 25)
+        if (port != 0 && port != 25)
                 snprintf(job->nexthop + strlen(job->nexthop),
                          sizeof(job->nexthop) - strlen(job->nexthop), ":%d",
                          port);
         job->naddrs = 0;
         job->cur = 0;
-        if (mx && !is_literal(host))
-                return status_set(st, STATUS_LOOKUP_TEMP, "MX look-up of %s "
-                                  "is not available in this version; set "
-                                  "relayhost = [host] to send through a "
-                                  "smarthost", host);
-        return host_addrs(job, host, port, st);
+        job->lookup = smtp_dns_lookup(job, host, port != 0 ? port :
+                                      smtp_srv.tcp_port, mx, hop ==
+                                      job->domain, done);
+        return 0;
 }

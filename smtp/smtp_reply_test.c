@@ -100,11 +100,11 @@ static void test_nexthop(void **state)
                 int port, mx;
         } cases[] = {
                 { "[127.0.0.1]:2525", 0, "127.0.0.1", 2525, 0 },
-                { "[mail.isp.example]", 0, "mail.isp.example", 25, 0 },
+                { "[mail.isp.example]", 0, "mail.isp.example", 0, 0 },
                 { "smtp:[relay.example]:587", 0, "relay.example", 587, 0 },
                 { "example.org:26", 0, "example.org", 26, 1 },
-                { "example.org", 0, "example.org", 25, 1 },
-                { ":[x.example]", 0, "x.example", 25, 0 },
+                { "example.org", 0, "example.org", 0, 1 },
+                { ":[x.example]", 0, "x.example", 0, 0 },
                 { "[ipv6:2001:db8::1]:25", 0, "ipv6:2001:db8::1", 25, 0 },
                 { "[x.example", -1, "", 0, 0 },
                 { "[x]:0", -1, "", 0, 0 },

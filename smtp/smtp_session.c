@@ -6,10 +6,13 @@
  * MAIL, RCPT..., DATA -- sent in one go when the server offers PIPELINING
  * (RFC 2920), else one at a time -- and the message, then QUIT. Each
  * recipient gets the reply that decided it: 2xx sent, 4xx deferred, 5xx
- * bounced. Trouble before MAIL (no connection, a 4xx greeting, TLS
- * failure) moves on to the next address; after that, what has no result
- * yet is deferred. Runs in smtp's loop as mail_owner; parses the server's
- * replies (smtp_reply.c). */
+ * bounced. Trouble before MAIL (no connection, a 4xx or 5xx greeting, a
+ * 421, TLS failure) moves on to the next address -- as Postfix, at most
+ * smtp_mx_session_limit servers that sent a greeting (the address list
+ * itself is cut at smtp_mx_address_limit by smtp_dns.c) -- and when none
+ * is left the recipients are deferred with the last reason; after MAIL,
+ * what has no result yet is deferred. Runs in smtp's loop as mail_owner;
+ * parses the server's replies (smtp_reply.c). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -352,9 +355,13 @@ static void on_reply(struct smtp_session *s)
 
         switch (s->state) {
         case S_GREETING:
+                s->sessions++;
                 if (cls != 2) {
-                        smtp_session_said(s, &st, "initial greeting");
-                        st.code[0] = '4';      /* another host may work */
+                        /* Postfix's words; another host may work */
+                        status_set(&st, s->reply.dsn, "host %s[%s] refused "
+                                   "to talk to me: %s", s->addr->host,
+                                   s->addr->ip, smtp_reply_text(&s->reply));
+                        st.code[0] = '4';
                         smtp_session_fail_addr(s, &st);
                         return;
                 }
@@ -520,7 +527,9 @@ static void next_addr(struct smtp_session *s)
         struct status st;
 
         reset(s);
-        if (job->cur >= job->naddrs) {
+        if (job->cur >= job->naddrs || (smtp_srv.mx_session_limit > 0 &&
+                                        s->sessions >=
+                                        smtp_srv.mx_session_limit)) {
                 s->addr = NULL;
                 end(s, NULL);
                 return;

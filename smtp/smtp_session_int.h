@@ -39,6 +39,7 @@ struct smtp_session {
         size_t *cmd_off;
         size_t accepted;
         int mail_failed, aborting, in_trans, tls_tried, helo_tried;
+        size_t sessions;                /* servers that greeted us */
         struct status last;             /* why the last address failed */
         struct loop_timer *kick;        /* ends the job from the loop */
 };

@@ -4,10 +4,12 @@ SmtpSink(host, port, ...) runs a threaded server that records every
 transaction (sender, recipients, data, whether TLS and AUTH were used)
 and can be told to misbehave: a reply chosen per recipient, a
 temporary failure for the first N transactions, a connection dropped
-in the middle of DATA, a server that never answers, STARTTLS with a
-given certificate, AUTH PLAIN against a fixed user and password, a SIZE
-limit, no PIPELINING. Every socket has a timeout, so a stuck client
-cannot hang a test.
+in the middle of DATA, a server that never answers, a greeting other
+than 220 (then it hangs up), a pause before the reply to the end of
+DATA, STARTTLS with a given certificate, AUTH PLAIN against a fixed user
+and password, a SIZE limit, no PIPELINING. spans records when each
+connection came and went (time.monotonic()). Every socket has a
+timeout, so a stuck client cannot hang a test.
 """
 import base64
 import socket
@@ -43,8 +45,16 @@ class _Handler(socketserver.StreamRequestHandler):
 
     def handle(self):
         sink = self.server.sink
+        start = time.monotonic()
         with sink.lock:
             sink.connections += 1
+        try:
+            self.serve(sink)
+        finally:
+            with sink.lock:
+                sink.spans.append((start, time.monotonic()))
+
+    def serve(self, sink):
         if sink.silent:
             # accept, then never say a word until the client gives up
             try:
@@ -62,7 +72,9 @@ class _Handler(socketserver.StreamRequestHandler):
         auth = None
         helo = None
         tx = None
-        self.send("220 sink.test ESMTP")
+        self.send(sink.greeting)
+        if not sink.greeting.startswith("2"):
+            return
         while True:
             line = self.readline()
             verb = line.split(" ", 1)[0].upper()
@@ -157,6 +169,8 @@ class _Handler(socketserver.StreamRequestHandler):
                         raise EOFError
                     data.append(raw[1:] if raw.startswith(b"..") else raw)
                 tx.data = b"".join(data)
+                if sink.data_delay:
+                    time.sleep(sink.data_delay)
                 with sink.lock:
                     sink.messages.append(tx)
                     n = len(sink.messages)
@@ -183,7 +197,8 @@ class SmtpSink:
     def __init__(self, host="127.0.0.1", port=0, rcpt_replies=None,
                  tempfail_first=0, drop_in_data=False, silent=False,
                  cert=None, key=None, auth=None, size=10485760,
-                 pipelining=True):
+                 pipelining=True, greeting="220 sink.test ESMTP",
+                 data_delay=0.0):
         self.rcpt_replies = rcpt_replies or {}
         self.tempfail_first = tempfail_first
         self.drop_in_data = drop_in_data
@@ -192,6 +207,9 @@ class SmtpSink:
         self.auth_user, self.auth_pass = auth if auth else (None, None)
         self.size = size
         self.pipelining = pipelining
+        self.greeting = greeting
+        self.data_delay = data_delay
+        self.spans = []
         self.messages = []
         self.commands = []
         self.attempts = 0

@@ -8,14 +8,14 @@ Postfix-shaped log line, a 5xx recipient bounced with an RFC 3464 notice
 while its sibling is delivered, a 4xx retried with backoff and then
 delivered, a connection dropped mid-DATA (deferred, later delivered),
 a server that never answers (timeout), SIZE, and STARTTLS with AUTH PLAIN
-credentials from smtp_sasl_password_maps.
+credentials from smtp_sasl_password_maps. Next hops found through DNS
+(MX records, null MX, NXDOMAIN ...) are tested in test_outbound_mx.py.
 """
 import os
 import re
 
 import pytest
 
-from conftest import wait_for
 from pop3_helpers import make_cert
 from smtp_sink import SmtpSink
 from test_delivery import Mta, parse_bounce
@@ -190,18 +190,3 @@ def test_starttls_and_auth_plain_from_password_map(mta, sinks):
     before_tls = sink.commands[:sink.commands.index("STARTTLS") + 1]
     assert not any(c.upper().startswith("AUTH") for c in before_tls)
 
-
-def test_domain_needing_mx_waits_in_the_queue(mta):
-    """Without a relayhost the next hop is the domain's MX, which this
-    version cannot look up yet: the mail must wait, never bounce or go
-    to a guessed address."""
-    mta.user("ann@example.com")
-    mta.start()
-    assert mta.inst.wait_log(r"smtp\[\d+\]: ready", 10), mta.inst.log()
-    qid = mta.inject(MESSAGE, [f"bob@{REMOTE}"], sender="ann@example.com")
-    assert mta.inst.wait_log(
-        rf"{qid}: to=<bob@remote\.example\.org>, relay=none, .*"
-        r"dsn=4\.4\.3, status=deferred \(MX look-up of "
-        r"remote\.example\.org is not available"), mta.inst.log()
-    assert wait_for(lambda: qid in mta.queue_ids("deferred"))
-    assert "status=bounced" not in mta.inst.log()
