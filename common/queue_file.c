@@ -26,10 +26,10 @@
  *
  * Everything above is written once by queue_file_write.c, fsynced, and
  * renamed into incoming/. qmgr then appends progress records after E,
- * each batch with one write(2) and one fsync (local delivery appends a
- * recipient's D record itself the moment it is delivered; appends are
- * single O_APPEND writes, so the two never interleave; a D or W record
- * for an index the file does not have is skipped):
+ * each batch with one write(2) and one fsync (local and smtp append a
+ * recipient's D record themselves the moment it is delivered, without an
+ * fsync; appends are single O_APPEND writes, so they never interleave; a
+ * D or W record for an index the file does not have is skipped):
  *
  *   D<n>:<index> <state>\n      recipient index is final: sent, bounced,
  *                               dropped or expanded (the done markers: a

@@ -206,12 +206,15 @@ int queue_file_sync(struct queue_file *qf, struct status *st);
 
 /* queue_file_mark_fd - record recipient i's final state with one record
  * appended to fd (the queue file opened O_WRONLY | O_APPEND; id names it
- * in messages) and an fsync. local delivery opens the file when a
- * request arrives (the descriptor stays valid whatever qmgr renames) and
- * marks the recipient the moment it is in its Maildir, so that a qmgr
- * that dies before hearing of it does not deliver it again: the window
- * for a duplicate is only between the Maildir rename and this record.
- * 0, or -1 with st (4.3.x). */
+ * in messages). local delivery opens the file when a request arrives
+ * (the descriptor stays valid whatever qmgr renames) and marks the
+ * recipient the moment it is in its Maildir, so that a qmgr that dies
+ * before hearing of it does not deliver it again: the window for a
+ * duplicate is only between the Maildir rename and this record. Not
+ * fsynced, as Postfix's delivery agents do not: a killed process loses
+ * nothing write(2) took, only a crash of the whole system can lose the
+ * record (a duplicate then, never a lost message), and qmgr's next
+ * queue_file_sync() fsyncs it with the rest. 0, or -1 with st (4.3.x). */
 int queue_file_mark_fd(int fd, const char *id, size_t i,
                        enum queue_rcpt_state state, struct status *st);
 
@@ -234,8 +237,11 @@ int queue_dirs_make(const char *queue_dir, uid_t uid, gid_t gid,
 /* queue_path - "queue_dir/dir/id"; new string, free with free() */
 char *queue_path(const char *queue_dir, const char *dir, const char *id);
 /* queue_move - rename queue_dir/from/id to queue_dir/to/id and fsync the
- * target directory (and the source one when sync_from); 0, or -1 with st
- * (class 4; ENOENT keeps errno for the caller) */
+ * target directory (and the source one when sync_from is 1; neither when
+ * it is QUEUE_MOVE_NOSYNC, for moves between directories that are all
+ * scanned after a crash, which leaves the file in one of the two); 0, or
+ * -1 with st (class 4; ENOENT keeps errno for the caller) */
+#define QUEUE_MOVE_NOSYNC       (-1)
 int queue_move(const char *queue_dir, const char *id, const char *from,
                const char *to, int sync_from, struct status *st);
 /* queue_dir_list - the queue IDs in queue_dir/dir (only names shaped like

@@ -152,6 +152,10 @@ int queue_move(const char *queue_dir, const char *id, const char *from,
                            src, dst);
                 goto out;
         }
+        if (sync_from == QUEUE_MOVE_NOSYNC) {
+                ret = 0;
+                goto out;
+        }
         dir = xasprintf("%s/%s", queue_dir, to);
         if (queue_fsync_dir(dir, st) < 0)
                 goto out;

@@ -212,13 +212,8 @@ int queue_file_mark_fd(int fd, const char *id, size_t i,
         buf_init(&rec, 0);
         queue_record_putf(&rec, 'D', "%zu %s", i, queue_state_names[state]);
         /* one write(2): appends from qmgr and local never interleave */
-        if (queue_write_all(fd, rec.data, rec.len, id, st) == 0) {
-                if (fsync(fd) < 0)
-                        status_set(st, STATUS_LOCAL_IO, "queue file %s: "
-                                   "fsync: %m", id);
-                else
-                        ret = 0;
-        }
+        if (queue_write_all(fd, rec.data, rec.len, id, st) == 0)
+                ret = 0;
         buf_release(&rec);
         return ret;
 }

@@ -68,7 +68,9 @@ static void activate_from(const char *dir, const char *id)
 {
         struct status st;
 
-        if (queue_move(qmgr.queue_dir, id, dir, QUEUE_ACTIVE, 0, &st) < 0) {
+        /* qmgr scans incoming/ and active/ both at start: no fsync */
+        if (queue_move(qmgr.queue_dir, id, dir, QUEUE_ACTIVE,
+                       QUEUE_MOVE_NOSYNC, &st) < 0) {
                 if (errno != ENOENT)
                         log_warn("%s: %s", id, st.text);
                 return;
