@@ -16,9 +16,9 @@
  * Optional, per handle: yubin-cache (sizes, dates and commonly fetched
  * header fields, rebuilt when missing or bad) and yubin-modseq (CONDSTORE
  * and QRESYNC modification sequences, which cannot be rebuilt: losing them
- * gives the folder a new UIDVALIDITY); Dovecot's files are left as they are
- * apart from a "Y1" field in the uidlist header that says a modseq store
- * was made.
+ * gives the folder a new UIDVALIDITY, and the folder's first \Recent UID);
+ * Dovecot's files are left as they are apart from a "Y1" field in the
+ * uidlist header that says a modseq store was made.
  * Runs as the mailbox owner, never root; directories are made 0700, files
  * 0600. Errors: -1 + status, 4.x.x for disk or lock trouble (4.3.1 when the
  * disk is full), 5.x.x for bad or missing names, 5.2.2 over quota. */
@@ -179,13 +179,19 @@ int maildir_subscribe(struct maildir *md, const char *name, int on,
 /* MAILDIR_BOX_MODSEQ - keep the modification sequences, yubin-modseq (IMAP
  * CONDSTORE/QRESYNC); every sync records what changed since the last one */
 #define MAILDIR_BOX_MODSEQ      (1 << 2)
+/* MAILDIR_BOX_RECENT - claim \Recent (RFC 3501 2.3.2; an IMAP SELECT, not
+ * EXAMINE): each message is recent for exactly one such handle, the first
+ * to sync after it arrived, or the one that appended or copied it in.
+ * Needs MAILDIR_BOX_MODSEQ (yubin-modseq keeps the folder's first
+ * unclaimed UID); ignored without it. */
+#define MAILDIR_BOX_RECENT      (1 << 3)
 
 struct maildir_changes {
         int uidvalidity_changed;        /* all earlier UIDs are void */
         uint32_t *new_uids;             /* increasing */
         size_t new_count;
-        uint32_t *recent_uids;          /* those of new_uids this handle
-                                         * took from new/ */
+        uint32_t *recent_uids;          /* those of new_uids that are
+                                         * \Recent here (maildir_msg_info) */
         size_t recent_count;
         uint32_t *changed_uids;         /* flags or keywords changed by
                                          * others */
@@ -232,6 +238,11 @@ uint32_t maildir_box_uid(const struct maildir_box *box, size_t i);
  * valid until the next sync */
 const char *maildir_box_keyword(const struct maildir_box *box,
                                 unsigned int idx);
+/* maildir_box_recent_count - how many messages of the reported view are
+ * \Recent for this handle (maildir_msg_info); STATUS RECENT on a handle
+ * with MAILDIR_BOX_MODSEQ and without MAILDIR_BOX_RECENT counts those no
+ * session has claimed, claiming none */
+size_t maildir_box_recent_count(const struct maildir_box *box);
 /* maildir_box_stats - counters, for tests and debug logging; borrowed */
 const struct maildir_box_stats *maildir_box_stats(const struct maildir_box *box);
 
@@ -252,7 +263,11 @@ struct maildir_msg_info {
         uint32_t uid;
         uint32_t flags;         /* MAILDIR_FLAG_* */
         uint32_t keywords;      /* bit n: maildir_box_keyword(box, n) */
-        int recent;             /* this handle took it from new/ */
+        int recent;             /* \Recent: with MAILDIR_BOX_RECENT, this
+                                 * handle claimed it; with MAILDIR_BOX_MODSEQ
+                                 * alone, no handle has claimed it yet (as
+                                 * of the last sync); else this handle took
+                                 * it from new/ */
 };
 
 /* The maildir_msg_* calls return 1 done, 0 when the UID no longer exists
@@ -376,7 +391,11 @@ int maildir_cache_flush(struct maildir_box *box, struct status *st);
  * store cannot be rebuilt from the Maildir: when it is lost or corrupt the
  * folder gets a new UIDVALIDITY and every message a new UID (clients
  * resync), so a MODSEQ is never given twice. HIGHESTMODSEQ never goes
- * down. */
+ * down. The store also keeps the folder's first recent UID, as Dovecot
+ * keeps first_recent_uid in its index (maildir_recent.c): messages at or
+ * above it are \Recent for the next MAILDIR_BOX_RECENT handle to sync,
+ * which moves it past them in the same block. A store made for a folder
+ * that already has messages counts those not in new/ as seen before. */
 
 #define MAILDIR_MODSEQ_NAME     "yubin-modseq"
 

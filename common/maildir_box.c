@@ -354,6 +354,7 @@ void maildir_box_close(struct maildir_box **boxp)
         maildir_cache_close(box);
         maildir_modseq_free(&box->modseq);
         free(box->mod_pending);
+        free(box->claimed);
         free(box->cache_path);
         free(box->modseq_path);
         for (size_t i = 0; i < box->count; i++)

@@ -13,8 +13,10 @@
  * UIDVALIDITY and new UIDs. The uidlist header carries a mark (Y1) saying
  * that a store exists, so that a deleted store is told from one never
  * made. The file is compacted (rewritten atomically) when its blocks
- * outgrow the snapshot. Runs as the mailbox owner. Errors: -1 + status
- * 4.3.x. */
+ * outgrow the snapshot. The store also carries the folder's first recent
+ * UID (maildir_recent.c decides it; it is written here, in the same block
+ * as the changes a sync found). Runs as the mailbox owner. Errors: -1 +
+ * status 4.3.x. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -39,7 +41,9 @@
  *       'M' u32 uid, u32 flags, u32 keyword letters, u64 modseq
  *       'X' u32 first UID, u32 last UID, u64 modseq (expunged)
  *       'H' u64 modseq (HIGHESTMODSEQ is at least this)
- * Records apply in order; HIGHESTMODSEQ is the largest modseq named. */
+ *       'R' u32 first recent UID (UIDs below it were claimed as \Recent)
+ * Records apply in order; HIGHESTMODSEQ is the largest modseq named, the
+ * first recent UID the largest named. */
 #define MS_MAGIC                "YBNMODSQ"
 #define MS_VERSION              1
 #define MS_HDR_SIZE             32
@@ -48,6 +52,7 @@
 #define MS_REC_MSG              21
 #define MS_REC_EXP              17
 #define MS_REC_HIGH             9
+#define MS_REC_RECENT           5
 /* the uidlist header field that says a store was made */
 #define MS_UIDLIST_KEY          'Y'
 #define MS_UIDLIST_VALUE        "1"
@@ -73,6 +78,7 @@ struct ms_range {
 struct maildir_modseq {
         uint32_t uidvalidity;
         uint64_t highest;
+        uint32_t first_recent;          /* 0: none recorded yet */
         struct ms_msg *msgs;            /* increasing uid */
         size_t count, alloc;
         struct ms_range *exp;           /* in the order recorded */
@@ -112,6 +118,11 @@ void maildir_modseq_free(struct maildir_modseq **msp)
 uint64_t maildir_modseq_highest(const struct maildir_modseq *ms)
 {
         return ms->highest;
+}
+
+uint32_t maildir_modseq_first_recent(const struct maildir_modseq *ms)
+{
+        return ms->first_recent;
 }
 
 /* ms_pos - index of uid in ms->msgs, or where it would go */
@@ -239,6 +250,17 @@ static int apply_payload(struct maildir_modseq *ms, const unsigned char *p,
                                 ms->highest = maildir_get_le64(r + 1);
                         off += MS_REC_HIGH;
                         break;
+                case 'R': {
+                        if (left < MS_REC_RECENT)
+                                return -1;
+                        uint32_t first = maildir_get_le32(r + 1);
+                        if (first == 0)
+                                return -1;
+                        if (apply && first > ms->first_recent)
+                                ms->first_recent = first;
+                        off += MS_REC_RECENT;
+                        break;
+                }
                 default:
                         return -1;
                 }
@@ -502,6 +524,15 @@ static void put_high(struct buf *b, uint64_t modseq)
         buf_append(b, r, sizeof(r));
 }
 
+static void put_recent(struct buf *b, uint32_t first)
+{
+        unsigned char r[MS_REC_RECENT];
+
+        r[0] = 'R';
+        maildir_put_le32(r + 1, first);
+        buf_append(b, r, sizeof(r));
+}
+
 /* frame - a block around payload[0..len) */
 static void frame(struct buf *out, const struct buf *payload)
 {
@@ -620,6 +651,8 @@ static int write_snapshot(struct maildir_box *box, struct maildir_modseq *ms,
         buf_init(&payload, 0);
         buf_append(&out, h, sizeof(h));
         put_high(&payload, ms->highest);
+        if (ms->first_recent != 0)
+                put_recent(&payload, ms->first_recent);
         for (size_t i = 0; i < ms->count; i++)
                 put_msg(&payload, ms->msgs[i].uid, ms->msgs[i].flags,
                         ms->msgs[i].kw, ms->msgs[i].modseq);
@@ -885,6 +918,7 @@ static int locked_update(struct maildir_box *box, enum diff_mode mode,
         struct dotlock *lock;
         char *why = NULL;
         int cut, write_ul = 0, ret = 0;
+        uint32_t base = 0;
 
         if (maildir_box_lock(box, &lock, st) < 0)
                 return -1;
@@ -915,28 +949,46 @@ static int locked_update(struct maildir_box *box, enum diff_mode mode,
                                                       0;
                 maildir_modseq_free(&box->modseq);
                 box->modseq = ms_new(box->ul->uidvalidity, floor);
+                /* the first recent UID goes into the snapshot */
+                if (mode == DIFF_ALL)
+                        box->modseq->first_recent =
+                                maildir_recent_next(box, 0, &base);
                 if (write_snapshot(box, box->modseq, st) < 0) {
                         ret = -1;
                         goto unlock;
                 }
+                if (mode == DIFF_ALL)
+                        maildir_recent_claimed(box, base,
+                                               box->modseq->first_recent);
         }
         if (!marked) {
                 uidlist_hdr_set(box->ul, MS_UIDLIST_KEY, MS_UIDLIST_VALUE);
                 write_ul = 1;
         }
-        if (diff(box, mode, 0, NULL) > 0 || cut) {
+        /* what this sync claims as \Recent rides in the same block */
+        uint32_t first = box->modseq->first_recent, next = first;
+        if (mode == DIFF_ALL)
+                next = maildir_recent_next(box, first, &base);
+        size_t changes = diff(box, mode, 0, NULL);
+        if (changes > 0 || cut || next != first) {
                 struct buf payload;
-                uint64_t modseq = box->modseq->highest + 1;
                 buf_init(&payload, 0);
-                put_high(&payload, modseq);
-                diff(box, mode, modseq, &payload);
+                if (changes > 0 || cut) {
+                        uint64_t modseq = box->modseq->highest + 1;
+                        put_high(&payload, modseq);
+                        diff(box, mode, modseq, &payload);
+                }
+                if (next != first)
+                        put_recent(&payload, next);
                 ret = append_block(box, &payload, st);
                 buf_release(&payload);
+                if (ret == 0 && next != first)
+                        maildir_recent_claimed(box, base, next);
         }
         if (ret == 0) {
                 struct maildir_modseq *ms = box->modseq;
                 size_t snap = MS_HDR_SIZE + MS_BLOCK_HDR + MS_REC_HIGH +
-                              ms->count * MS_REC_MSG +
+                              MS_REC_RECENT + ms->count * MS_REC_MSG +
                               (ms->count + 1) * MS_REC_EXP;
                 if (ms->used > MS_COMPACT_MIN &&
                     ms->used > snap * MS_COMPACT_FACTOR &&
@@ -964,11 +1016,15 @@ int maildir_modseq_sync(struct maildir_box *box, struct status *st)
                 if (r < 0)
                         return -1;
                 /* the common case, without the lock: nothing to record */
+                uint32_t base;
                 if (r == MS_OK && box->modseq->uidvalidity ==
                                   box->ul->uidvalidity &&
                     box->refresh_uidvalidity == box->ul->uidvalidity &&
                     uidlist_hdr_has(box->ul, MS_UIDLIST_KEY) &&
-                    diff(box, DIFF_ALL, 0, NULL) == 0) {
+                    diff(box, DIFF_ALL, 0, NULL) == 0 &&
+                    maildir_recent_next(box, box->modseq->first_recent,
+                                        &base) ==
+                    box->modseq->first_recent) {
                         pending_clear(box);
                         return 0;
                 }
@@ -994,6 +1050,41 @@ int maildir_modseq_commit(struct maildir_box *box, struct status *st)
         if (r > 0)
                 pending_clear(box);
         return r < 0 ? -1 : 0;
+}
+
+int maildir_modseq_claim_locked(struct maildir_box *box, uint32_t uid,
+                                struct status *st)
+{
+        char *why = NULL;
+        int cut;
+
+        if (!(box->flags & MAILDIR_BOX_RECENT) ||
+            !(box->flags & MAILDIR_BOX_MODSEQ) || box->modseq == NULL ||
+            box->ul == NULL || uid == 0 || uid == UINT32_MAX)
+                return 0;
+        int r = store_read(box, 1, &cut, &why, st);
+        free(why);
+        if (r < 0)
+                return -1;
+        struct maildir_modseq *ms = box->modseq;
+        uint32_t first = ms->first_recent;
+        if (r != MS_OK || ms->uidvalidity != box->ul->uidvalidity ||
+            first == 0)
+                return 0;
+        struct buf payload;
+        buf_init(&payload, 0);
+        /* a torn block was cut: its modseq is never given again */
+        if (cut)
+                put_high(&payload, ms->highest);
+        if (uid >= first)
+                put_recent(&payload, uid + 1);
+        int ret = 0;
+        if (payload.len > 0)
+                ret = append_block(box, &payload, st);
+        buf_release(&payload);
+        if (ret == 0 && uid >= first)
+                maildir_recent_claimed(box, first, uid + 1);
+        return ret;
 }
 
 /* ---- questions ---- */

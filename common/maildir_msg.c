@@ -98,7 +98,7 @@ int maildir_msg_info(struct maildir_box *box, uint32_t uid,
         info_r->uid = uid;
         info_r->flags = rec->flags;
         info_r->keywords = rec->kw;
-        info_r->recent = rec->recent;
+        info_r->recent = maildir_recent_is(box, rec);
         return 1;
 }
 
@@ -612,6 +612,16 @@ int maildir_msg_copy(struct maildir_box *src, const uint32_t *uids,
                         fsync_sub(src, "new");
                         fsync_sub(src, "cur");
                 }
+                /* copies into a MAILDIR_BOX_RECENT handle are recent there */
+                uint32_t top = 0;
+                for (size_t i = 0; i < count; i++)
+                        if (dst_uids_r[i] > top)
+                                top = dst_uids_r[i];
+                struct status cst;
+                if (ret == 0 && top != 0 &&
+                    maildir_modseq_claim_locked(dst, top, &cst) < 0)
+                        log_warn("maildir: %s: \\Recent: %s", dst->path,
+                                 cst.text);
                 if (maildir_box_unlock(dst, &lock, 1, ret < 0 ? NULL : st) < 0)
                         ret = -1;
         }

@@ -41,7 +41,8 @@ struct maildir_rec {
         uint32_t uid;           /* 0: none yet */
         char *name;             /* file name in new/ or cur/ */
         unsigned int in_new:1;
-        unsigned int recent:1;  /* this handle moved it out of new/ */
+        unsigned int recent:1;  /* this handle moved it out of new/ (what
+                                 * \Recent means without a modseq store) */
         uint32_t flags;
         uint32_t kw;            /* keyword letters */
         uint64_t size;          /* MAILDIR_SIZE_UNKNOWN until known */
@@ -103,6 +104,12 @@ struct maildir_box {
         uint32_t *mod_pending;          /* UIDs this handle changed or
                                          * expunged, not yet committed */
         size_t mod_pending_count, mod_pending_alloc;
+
+        struct maildir_uid_range *claimed;      /* \Recent for this
+                                                 * MAILDIR_BOX_RECENT handle:
+                                                 * increasing, disjoint */
+        size_t claimed_count, claimed_alloc;
+        uint32_t claimed_uidvalidity;   /* the UIDVALIDITY they are of */
 
         struct maildir_box_stats stats;
 };
@@ -278,5 +285,34 @@ void maildir_modseq_free(struct maildir_modseq **msp);
 int maildir_modseq_sync(struct maildir_box *box, struct status *st);
 /* maildir_modseq_note - uid was changed or expunged by this handle */
 void maildir_modseq_note(struct maildir_box *box, uint32_t uid);
+/* maildir_modseq_first_recent - the first recent UID a parsed store holds;
+ * 0 when it holds none yet */
+uint32_t maildir_modseq_first_recent(const struct maildir_modseq *ms);
+/* maildir_modseq_claim_locked - the caller holds the uidlist lock and this
+ * handle just gave uid (APPEND, COPY): a MAILDIR_BOX_RECENT handle claims
+ * every unclaimed UID up to uid and moves the store's first recent UID
+ * past it. 0 (also when there is nothing to claim or no usable store: the
+ * next sync sees to it), or -1 with st. */
+int maildir_modseq_claim_locked(struct maildir_box *box, uint32_t uid,
+                                struct status *st);
+
+/* maildir_recent.c */
+/* maildir_recent_next - what the store's first recent UID should become at
+ * this handle's sync under the lock, given the one it holds (0: none yet,
+ * then where it starts is worked out from the handle's view: the next UID
+ * of the last refresh, or the lowest UID found in new/). *base_r gets the
+ * first UID of what this handle claims: a MAILDIR_BOX_RECENT handle claims
+ * [*base_r, returned value), others claim nothing (*base_r is the value
+ * returned). */
+uint32_t maildir_recent_next(const struct maildir_box *box, uint32_t first,
+                             uint32_t *base_r);
+/* maildir_recent_claimed - this handle claimed UIDs [first, end) (of the
+ * uidlist's current UIDVALIDITY; claims of another are dropped) */
+void maildir_recent_claimed(struct maildir_box *box, uint32_t first,
+                            uint32_t end);
+/* maildir_recent_is - 1 if rec is \Recent for this handle, else 0 (see
+ * maildir_msg_info) */
+int maildir_recent_is(const struct maildir_box *box,
+                      const struct maildir_rec *rec);
 
 #endif

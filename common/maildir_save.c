@@ -307,6 +307,12 @@ int maildir_save_append(struct maildir_save **svp, struct maildir_box *box,
                 else
                         ret = 0;
         }
+        /* RFC 3501 2.3.2: recent for the session that appended it when
+         * that session has the folder selected (a MAILDIR_BOX_RECENT
+         * handle), before another can see it; saved either way */
+        struct status cst;
+        if (ret == 0 && maildir_modseq_claim_locked(box, *uid_r, &cst) < 0)
+                log_warn("maildir: %s: \\Recent: %s", box->path, cst.text);
         free(base);
         free(name);
         free(dir);

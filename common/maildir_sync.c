@@ -588,7 +588,7 @@ int maildir_sync(struct maildir_box *box, struct maildir_changes *ch_r,
                         if (r->uid <= max_seen)
                                 continue;
                         push_uid(&ch.new_uids, &ch.new_count, &a_new, r->uid);
-                        if (r->recent)
+                        if (maildir_recent_is(box, r))
                                 push_uid(&ch.recent_uids, &ch.recent_count,
                                          &a_rec, r->uid);
                 } else {

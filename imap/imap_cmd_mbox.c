@@ -258,7 +258,8 @@ int imap_status_write(struct imap_client *c, const char *name,
                 recent = c->view->recent_count;
         } else {
                 int flags = MAILDIR_BOX_READONLY | MAILDIR_BOX_CACHE;
-                if (items & IMAP_STATUS_HIGHESTMODSEQ)
+                /* the store knows what no session has claimed yet */
+                if (items & (IMAP_STATUS_HIGHESTMODSEQ | IMAP_STATUS_RECENT))
                         flags |= MAILDIR_BOX_MODSEQ;
                 if (maildir_box_open(c->md, name, flags, &box, st) < 0)
                         return -1;
@@ -267,6 +268,7 @@ int imap_status_write(struct imap_client *c, const char *name,
                         return -1;
                 }
                 count = maildir_box_count(box);
+                recent = maildir_box_recent_count(box);
                 list = xcalloc(count + 1, sizeof(*list));
                 for (size_t i = 0; i < count; i++)
                         list[i] = maildir_box_uid(box, i);

@@ -226,7 +226,12 @@ static void copy(struct imap_client *c, struct imap_cmd *cmd, int move)
         out = xcalloc(n, sizeof(*out));
         for (size_t i = 0; i < n; i++)
                 uids[i] = v->uids[idx[i]];
-        if (maildir_box_open(c->md, name, MAILDIR_BOX_CACHE, &dst, &st) < 0 ||
+        /* with modseqs: the folder's first recent UID is set before the
+         * copies get theirs, so they are \Recent for the next session
+         * to see them */
+        if (maildir_box_open(c->md, name,
+                             MAILDIR_BOX_CACHE | MAILDIR_BOX_MODSEQ, &dst,
+                             &st) < 0 ||
             maildir_sync(dst, NULL, &st) < 0 ||
             maildir_msg_copy(v->box, uids, n, dst, move, out, &st) < 0) {
                 imap_cmd_fail(c, cmd, &st, name);

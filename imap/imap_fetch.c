@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "imap_binary.h"
 #include "imap_client.h"
 #include "imap_date.h"
 #include "imap_envelope.h"
@@ -264,6 +265,14 @@ static void section_content(struct imap_client *c, struct fetch_ctx *f,
 
         memset(ct, 0, sizeof(*ct));
         buf_reset(&f->tmp);
+        /* RFC 3516 4.2: the whole message with its encoded parts decoded;
+         * one without any is its own BINARY[] */
+        if (*it->part == '\0' && it->binary && m != NULL &&
+            it->text == IMAP_SECTION_ALL &&
+            imap_binary_decode(m, &f->tmp) > 0) {
+                ct->in_tmp = 1;
+                return;
+        }
         if (*it->part == '\0') {
                 size_t hlen = f->mapped ?
                               maildir_msg_header_end(f->map.data, f->map.len) :
@@ -446,8 +455,13 @@ static void write_binary_size(struct fetch_ctx *f,
         sep(f);
         buf_puts(&f->out, it->name);
         if (*it->part == '\0') {
-                buf_printf(&f->out, " %llu", (unsigned long long)
-                           (m->root->header.virtual + m->root->body.virtual));
+                buf_reset(&f->tmp);
+                if (imap_binary_decode(m, &f->tmp) > 0)
+                        buf_printf(&f->out, " %zu", f->tmp.len);
+                else
+                        buf_printf(&f->out, " %llu", (unsigned long long)
+                                   (m->root->header.virtual +
+                                    m->root->body.virtual));
                 return;
         }
         if ((p = mime_part_find(m, it->part)) == NULL ||

@@ -88,6 +88,7 @@ void imap_crlf_init(struct imap_crlf *s, const char *data, size_t len,
         s->skip = skip;
         s->left = left;
         s->pending_lf = 0;
+        s->prev_cr = 0;
 }
 
 /* emit - one virtual byte, after the skip */

@@ -126,8 +126,8 @@ int imap_view_open(struct imap_client *c, const char *name, int readonly,
         struct maildir_box *box;
         int flags = MAILDIR_BOX_CACHE | MAILDIR_BOX_MODSEQ;
 
-        if (readonly)
-                flags |= MAILDIR_BOX_READONLY;
+        /* RFC 3501 6.3.2: EXAMINE shows \Recent but takes it from no one */
+        flags |= readonly ? MAILDIR_BOX_READONLY : MAILDIR_BOX_RECENT;
         if (maildir_box_open(c->md, name, flags, &box, st) < 0)
                 return -1;
         if (maildir_sync(box, &ch, st) < 0) {

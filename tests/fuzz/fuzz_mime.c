@@ -4,7 +4,10 @@
  * its command line, e.g. the seed corpus in corpus/mime/). Each input is
  * parsed as a whole message; then every header look-up, parameter decoder
  * and IMAP item (ENVELOPE, BODY, BODYSTRUCTURE) is run over every part, so
- * a crash, hang or sanitizer report anywhere on that path is found. */
+ * a crash, hang or sanitizer report anywhere on that path is found. The
+ * input also goes through APPEND's re-encoding of parts with NULs and
+ * BINARY[]'s decoding (imap_binary.h): what APPEND would store must hold
+ * no NUL. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +15,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "imap_binary.h"
 #include "imap_envelope.h"
 #include "mime.h"
 #include "rfc2047.h"
@@ -79,6 +83,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
                 (void)mime_part_find(m, sections[i]);
+        buf_reset(&out);
+        (void)imap_binary_decode(m, &out);
+        buf_reset(&out);
+        if (imap_binary_encode((const char *)data, size, &out) > 0) {
+                if (memchr(out.data, '\0', out.len) != NULL)
+                        abort();
+                struct mime_message *stored = mime_parse(out.data, out.len);
+                struct buf back;
+                buf_init(&back, 0);
+                (void)imap_binary_decode(stored, &back);
+                buf_release(&back);
+                mime_free(&stored);
+        }
         buf_release(&out);
         mime_free(&m);
         return 0;
