@@ -213,9 +213,9 @@ static struct cfg_entry *entry_find(const struct cfg *c, const char *name,
         return NULL;
 }
 
-static void table_rehash(struct cfg *c)
+/* table_build - the hash table over the entries, of size slots */
+static void table_build(struct cfg *c, size_t size)
 {
-        size_t size = c->table_size * 2;
         struct cfg_entry **t = xcalloc(size, sizeof(*t));
 
         for (size_t i = 0; i < c->count; i++) {
@@ -228,6 +228,11 @@ static void table_rehash(struct cfg *c)
         free(c->table);
         c->table = t;
         c->table_size = size;
+}
+
+static void table_rehash(struct cfg *c)
+{
+        table_build(c, c->table_size * 2);
 }
 
 /* entry_get - the entry for name, made if there is none */
@@ -387,6 +392,17 @@ struct cfg *cfg_new(const char *config_dir)
         return c;
 }
 
+static void entry_free(struct cfg_entry *e)
+{
+        free(e->name);
+        free(e->value);
+        free(e->where);
+        free(e->ovalue);
+        free(e->owhere);
+        free(e->expanded);
+        free(e);
+}
+
 void cfg_free(struct cfg **cp)
 {
         struct cfg *c;
@@ -394,17 +410,8 @@ void cfg_free(struct cfg **cp)
         if (cp == NULL || *cp == NULL)
                 return;
         c = *cp;
-        for (size_t i = 0; i < c->count; i++) {
-                struct cfg_entry *e = c->entries[i];
-
-                free(e->name);
-                free(e->value);
-                free(e->where);
-                free(e->ovalue);
-                free(e->owhere);
-                free(e->expanded);
-                free(e);
-        }
+        for (size_t i = 0; i < c->count; i++)
+                entry_free(c->entries[i]);
         for (size_t i = 0; i < c->diag_count; i++)
                 free(c->diags[i].text);
         free(c->diags);
@@ -1185,6 +1192,26 @@ void cfg_value_error(struct cfg_value_ctx *k, const char *fmt, ...)
         buf_release(&b);
 }
 
+/* prune_defaults - drop the entries checking made for parameters left at
+ * their defaults: a getter makes one again when asked, and a process
+ * reads few of the several hundred (a session process would otherwise
+ * keep some 80 KiB of them) */
+static void prune_defaults(struct cfg *c)
+{
+        size_t j = 0;
+
+        for (size_t i = 0; i < c->count; i++) {
+                struct cfg_entry *e = c->entries[i];
+
+                if (e->param != NULL && !entry_is_set(e) && !e->in_order)
+                        entry_free(e);
+                else
+                        c->entries[j++] = e;
+        }
+        c->count = j;
+        table_build(c, c->table_size);
+}
+
 /* check_entry - one parameter in force: expand, type-check, or warn */
 static void check_entry(struct cfg_value_ctx *k, struct cfg_entry *e)
 {
@@ -1306,5 +1333,6 @@ int cfg_check(struct cfg *c)
                                 "definition", cl);
         }
         cfg_list_free(&k.classes);
+        prune_defaults(c);
         return error_count(c) > 0 ? -1 : 0;
 }

@@ -249,6 +249,13 @@ static void on_fd(int fd, int events, void *ctx)
         c->in_len += (size_t)n;
         if (deliver(c) < 0)
                 return;
+        /* all of it taken: a connection waiting for its client keeps no
+         * read buffer (deliver() hands out nothing that outlives it) */
+        if (c->in_off == c->in_len && c->in != NULL) {
+                free(c->in);
+                c->in = NULL;
+                c->in_size = c->in_len = c->in_off = 0;
+        }
         update_watch(c);
 }
 

@@ -26,6 +26,7 @@ struct imap_idle {
         struct loop_timer *check_timer; /* the backstop */
         struct loop_timer *notify_timer;
         long long notify_ms;
+        int trimmed;                    /* freed heap given back */
 };
 
 static void do_sync(void *ctx)
@@ -34,9 +35,18 @@ static void do_sync(void *ctx)
 
         if (c->idle == NULL || c->ending)
                 return;
-        imap_view_sync(c, 1, 0);
-        if (c->idle != NULL)
+        if (c->view != NULL)
+                imap_view_sync(c, 1, 0);
+        if (c->idle == NULL)
+                return;
+        if (c->view != NULL)
                 loop_timer_start(c->idle->check_timer, IMAP_IDLE_CHECK_MS);
+        /* an idle session may wait for hours: once the command that
+         * started it is done with, give back the heap it freed */
+        if (!c->idle->trimmed) {
+                malloc_trim(0);
+                c->idle->trimmed = 1;
+        }
 }
 
 static void notify(void *ctx)
@@ -102,11 +112,8 @@ void imap_cmd_idle(struct imap_client *c, struct imap_cmd *cmd)
         }
         loop_timer_start(idle->notify_timer, idle->notify_ms);
         imap_client_send(c, "+ idling\r\n");
-        /* an idle session may wait for hours: give back freed heap */
-        malloc_trim(0);
         /* what changed between the last command and now */
-        if (c->view != NULL)
-                loop_timer_start(idle->sync_timer, 0);
+        loop_timer_start(idle->sync_timer, 0);
 }
 
 void imap_idle_stop(struct imap_client *c)
