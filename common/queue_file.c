@@ -37,6 +37,10 @@
  *   W<n>:<index> <code> <text>\n  why recipient index was deferred (last
  *                               one wins; used for bounces and mailq)
  *   Y<n>:<sec>\n                a delivery attempt was made
+ *   A<n>:<name>=<value>\n       an attribute set later (replaces the
+ *                               envelope's value; e.g. delay_warning)
+ *   Q<n>:<sec>\n                requeued by the administrator: the W and
+ *                               Y records before it are forgotten
  *   O<n>:<orcpt>\n              ORCPT of the next appended R
  *   R<n>:<notify> <parent> <rcpt>\n  a recipient added by expanding
  *                               recipient parent (virtual alias, or an
@@ -175,6 +179,21 @@ static int parse_progress(struct queue_file *qf, char type, const char *d,
                         return -1;
                 qf->attempts++;
                 qf->last_attempt = (time_t)v;
+                return 0;
+        case 'A': {
+                const char *eq = memchr(d, '=', n);
+
+                if (*orcpt != NULL || eq == NULL || eq == d ||
+                    memchr(d, '\0', n) != NULL)
+                        return -1;
+                queue_file_attr_put(qf, d, (size_t)(eq - d), eq + 1,
+                                    (size_t)(end - eq - 1));
+                return 0;
+        }
+        case 'Q':
+                if (*orcpt != NULL || parse_uint(&p, end, &v) < 0 || p != end)
+                        return -1;
+                queue_file_forget(qf);
                 return 0;
         case 'O':
                 if (*orcpt != NULL || memchr(d, '\0', n) != NULL)
@@ -428,6 +447,16 @@ const char *queue_file_attr(const struct queue_file *qf, const char *name)
                 if (strcmp(qf->attrs[i].name, name) == 0)
                         return qf->attrs[i].value;
         return NULL;
+}
+
+int queue_file_attr_at(const struct queue_file *qf, size_t i,
+                       const char **name_r, const char **value_r)
+{
+        if (i >= qf->nattr)
+                return -1;
+        *name_r = qf->attrs[i].name;
+        *value_r = qf->attrs[i].value;
+        return 0;
 }
 
 time_t queue_file_arrival(const struct queue_file *qf, long *usec_r)

@@ -1,7 +1,9 @@
 /* queue_file.h - the durable mail queue: queue files, IDs and directories
  * Used by: smtpd and maildrop pickup (writer), dsn (bounces are written as
  * new queue files), qmgr (reader, recipient state, moves between queue
- * directories), local (reader, content), yubinctl queue / mailq (reader).
+ * directories, the administrator's operations), local (reader, content),
+ * mailq and yubinctl queue (listing; hold, release, delete, requeue while
+ * qmgr is not running).
  * Runs as mail_owner (the queue belongs to it when Yubin runs as root), or
  * as the invoking user of an unprivileged instance; local reads as root
  * before it forks to the mailbox owner.
@@ -13,7 +15,8 @@
  *   deferred/   messages waiting for their next attempt
  *   hold/       messages put on hold by the administrator
  *   corrupt/    files that failed to parse, kept for inspection
- *   private/qmgr  qmgr's notify socket (queue_notify)
+ *   private/qmgr  qmgr's socket: new-mail notices (queue_notify) and
+ *               the administrator's requests (queue_ctl.h)
  * Queue IDs are shaped as Postfix long IDs: arrival seconds (6 digits)
  * and microseconds (4 digits) in an order-preserving base 52
  * ([0-9A-Za-p]), 'z', then the queue file's inode in the same base: 12-23
@@ -26,6 +29,7 @@
 #define YUBIN_QUEUE_FILE_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -153,6 +157,10 @@ const char *queue_file_path(const struct queue_file *qf);
 const char *queue_file_sender(const struct queue_file *qf);
 /* queue_file_attr - an attribute's value, or NULL when not set */
 const char *queue_file_attr(const struct queue_file *qf, const char *name);
+/* queue_file_attr_at - attribute i (0-based, in file order): 0 with
+ * *name_r and *value_r (borrowed), or -1 past the last one */
+int queue_file_attr_at(const struct queue_file *qf, size_t i,
+                       const char **name_r, const char **value_r);
 /* queue_file_arrival - arrival time (seconds, microseconds) */
 time_t queue_file_arrival(const struct queue_file *qf, long *usec_r);
 size_t queue_file_rcpt_count(const struct queue_file *qf);
@@ -198,6 +206,16 @@ void queue_file_defer_reason(struct queue_file *qf, size_t i,
                              const char *code, const char *text);
 /* queue_file_attempt - record a delivery attempt at time when; buffered */
 void queue_file_attempt(struct queue_file *qf, time_t when);
+/* queue_file_set_attr - set attribute name to value after the fact (it
+ * replaces an earlier value, the envelope's too); qmgr records
+ * "delay_warning" (when the delay notice went out) this way. Strings
+ * borrowed (copied; value trimmed to one line); buffered. */
+void queue_file_set_attr(struct queue_file *qf, const char *name,
+                         const char *value);
+/* queue_file_requeue - record that the administrator requeued the message
+ * at time when: the deferral reasons and attempts recorded before are
+ * forgotten (done recipients stay done); buffered */
+void queue_file_requeue(struct queue_file *qf, time_t when);
 /* queue_file_sync - append what was buffered and fsync the file; after 0
  * a restarted qmgr sees it. 0, or -1 with st (4.3.x; nothing is lost that
  * was synced before, a partial append is cut off again, but the handle's
@@ -250,5 +268,69 @@ int queue_move(const char *queue_dir, const char *id, const char *from,
 int queue_dir_list(const char *queue_dir, const char *dir, char ***ids_r,
                    size_t *count_r, struct status *st);
 void queue_ids_free(char ***idsp);
+
+/* ---- the administrator's view (queue_file_list.c) ---- */
+
+/* queue_list - the queue in Postfix's mailq shape on out: maildrop/ (not
+ * yet picked up), incoming/, active/ ('*' after the ID), deferred/, hold/
+ * ('!'); each message's pending recipients, the last deferral reason in
+ * parentheses above the recipients it applies to; "Mail queue is empty"
+ * or a total line. Returns 0, or -1 when a directory could not be read
+ * (logged; the rest is listed). */
+int queue_list(FILE *out, const char *queue_dir);
+/* queue_show - message id as postcat -q shows it: where it is queued, the
+ * envelope (arrival, size, sender, attributes, each recipient with its
+ * state and last deferral reason, attempts), then the content. 1 shown,
+ * 0 no such message, -1 with st (unreadable or corrupt). */
+int queue_show(FILE *out, const char *queue_dir, const char *id,
+               struct status *st);
+
+/* ---- the administrator's operations (queue_file_admin.c) ---- */
+
+enum queue_admin_op {
+        QUEUE_ADMIN_DELETE,     /* remove the file (postsuper -d) */
+        QUEUE_ADMIN_HOLD,       /* to hold/: no delivery (postsuper -h) */
+        QUEUE_ADMIN_RELEASE,    /* hold/ to deferred/, due now (-H) */
+        QUEUE_ADMIN_REQUEUE,    /* to incoming/, reasons forgotten (-r) */
+        QUEUE_ADMIN_FLUSH,      /* a deferred message is due now
+                                 * (postqueue -i) */
+};
+
+/* queue_admin flags */
+#define QUEUE_ADMIN_OPEN        1       /* qmgr has the message open: a
+                                         * requeue only moves the file (qmgr
+                                         * records it through its handle) */
+
+/* queue_admin - apply op to message id wherever it is queued (incoming/,
+ * active/, deferred/, hold/; a delete also finds corrupt/). Whoever owns
+ * the queue calls it: qmgr, or yubinctl while qmgr is not running.
+ * Returns 1 done, logged as postsuper logs it ("ID: removed", "ID: placed
+ * on hold", "ID: released from hold", "ID: requeued"); 0 nothing to do,
+ * *why_r (static text) says why ("already on hold", "not on hold", "on
+ * hold", "being delivered"); -1 with st: class 5 when there is no such
+ * message, class 4 for I/O trouble. */
+int queue_admin(const char *queue_dir, enum queue_admin_op op,
+                const char *id, int flags, const char **why_r,
+                struct status *st);
+/* queue_admin_find - the directory holding id: 1 with *dir_r (QUEUE_
+ * INCOMING, _ACTIVE, _DEFERRED, _HOLD, or with corrupt set also
+ * _CORRUPT, static), 0 when none does */
+int queue_admin_find(const char *queue_dir, const char *id, int corrupt,
+                     const char **dir_r);
+/* queue_admin_due - make deferred/id due now (its mtime is its next
+ * attempt); 0, or -1 with st */
+int queue_admin_due(const char *queue_dir, const char *id,
+                    struct status *st);
+/* queue_admin_site - 1 when dir/id has a pending recipient at domain
+ * (case-insensitive; subdomains do not count), 0 when not or when the
+ * file is gone or unreadable */
+int queue_admin_site(const char *queue_dir, const char *dir, const char *id,
+                     const char *domain);
+/* queue_admin_ids - the IDs that "ALL" means for op: hold/ for a release,
+ * deferred/ for a flush, else incoming/, active/, deferred/ and hold/;
+ * a new sorted, NULL-terminated array (free with queue_ids_free). 0, or
+ * -1 with st. */
+int queue_admin_ids(const char *queue_dir, enum queue_admin_op op,
+                    char ***ids_r, size_t *count_r, struct status *st);
 
 #endif

@@ -55,6 +55,14 @@ int queue_file_rcpt_append(struct queue_file *qf, const char *addr,
 void queue_file_set_state(struct queue_file *qf, size_t i,
                           enum queue_rcpt_state state);
 
+/* queue_file_attr_put - set attribute name (nlen bytes) to value (vlen
+ * bytes), replacing an earlier value */
+void queue_file_attr_put(struct queue_file *qf, const char *name,
+                         size_t nlen, const char *value, size_t vlen);
+/* queue_file_forget - a requeue: every recipient's deferral reason and
+ * the attempts are forgotten */
+void queue_file_forget(struct queue_file *qf);
+
 /* queue_record_put - append one record "<type><len>:<data>\n" to out */
 void queue_record_put(struct buf *out, char type, const void *data,
                       size_t len);

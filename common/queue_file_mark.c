@@ -1,8 +1,9 @@
 /* queue_file_mark.c - recording progress in a queue file, and the record
  * and I/O helpers the queue modules share
  * Used by: qmgr (through queue_file_mark, _add_rcpt, _defer_reason,
- * _attempt, _sync), local (queue_file_mark_fd), queue_file.c and
- * queue_file_write.c (records, writes). Progress records are appended
+ * _attempt, _set_attr, _requeue, _sync), queue_file_admin.c (_requeue),
+ * local (queue_file_mark_fd), queue_file.c and queue_file_write.c
+ * (records, writes). Progress records are appended
  * after the end record, each batch with one write(2) on an O_APPEND
  * descriptor and one fsync; see queue_file.c for the format. Runs as
  * mail_owner (qmgr) or as local's worker. */
@@ -169,6 +170,56 @@ void queue_file_defer_reason(struct queue_file *qf, size_t i,
         r->defer_code = xstrndup(code, strcspn(code, " \r\n"));
         r->defer_text = t;
         queue_record_putf(&qf->out, 'W', "%zu %s %s", i, r->defer_code, t);
+}
+
+void queue_file_attr_put(struct queue_file *qf, const char *name,
+                         size_t nlen, const char *value, size_t vlen)
+{
+        struct queue_attr *a;
+
+        for (size_t i = 0; i < qf->nattr; i++) {
+                a = &qf->attrs[i];
+                if (strlen(a->name) == nlen && memcmp(a->name, name,
+                                                      nlen) == 0) {
+                        free(a->value);
+                        a->value = xstrndup(value, vlen);
+                        return;
+                }
+        }
+        qf->attrs = xrealloc(qf->attrs, (qf->nattr + 1) * sizeof(*qf->attrs));
+        a = &qf->attrs[qf->nattr++];
+        a->name = xstrndup(name, nlen);
+        a->value = xstrndup(value, vlen);
+}
+
+void queue_file_forget(struct queue_file *qf)
+{
+        for (size_t i = 0; i < qf->nrcpt; i++) {
+                free(qf->rcpts[i].defer_code);
+                free(qf->rcpts[i].defer_text);
+                qf->rcpts[i].defer_code = NULL;
+                qf->rcpts[i].defer_text = NULL;
+        }
+        qf->attempts = 0;
+        qf->last_attempt = 0;
+}
+
+void queue_file_set_attr(struct queue_file *qf, const char *name,
+                         const char *value)
+{
+        size_t vlen = strcspn(value, "\r\n");
+
+        if (*name == '\0' || strchr(name, '=') != NULL ||
+            strpbrk(name, "\r\n") != NULL)
+                log_panic("queue_file_set_attr: bad name \"%s\"", name);
+        queue_file_attr_put(qf, name, strlen(name), value, vlen);
+        queue_record_putf(&qf->out, 'A', "%s=%.*s", name, (int)vlen, value);
+}
+
+void queue_file_requeue(struct queue_file *qf, time_t when)
+{
+        queue_file_forget(qf);
+        queue_record_putf(&qf->out, 'Q', "%lld", (long long)when);
 }
 
 void queue_file_attempt(struct queue_file *qf, time_t when)

@@ -42,6 +42,7 @@ int ctl_user_run(struct ctl *ctl, int argc, char **argv);
 int ctl_domain_run(struct ctl *ctl, int argc, char **argv);
 int ctl_pbs_run(struct ctl *ctl, int argc, char **argv);
 int ctl_map_run(struct ctl *ctl, int argc, char **argv);
+int ctl_queue_run(struct ctl *ctl, int argc, char **argv);
 int ctl_alias_newaliases_run(struct ctl *ctl, int argc, char **argv);
 
 /* ctl_warn, ctl_error - "yubinctl: warning: ..." / "yubinctl: error: ..."

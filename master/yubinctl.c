@@ -35,6 +35,9 @@ static const struct ctl_command ctl_commands[] = {
           "POP/IMAP-before-SMTP grants: list, check ADDRESS" },
         { "map", ctl_map_run,
           "map check TYPE:NAME [KEY]: check a table, or query it (postmap -q)" },
+        { "queue", ctl_queue_run,
+          "the mail queue: list, show, flush, delete, hold, release, "
+          "requeue" },
         { "newaliases", ctl_alias_newaliases_run,
           "check the alias_database files (as newaliases, sendmail -bi)" },
         { "help", ctl_help_run, "this text" },

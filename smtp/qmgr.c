@@ -8,13 +8,16 @@
  * scanned every few seconds and deferred/ every queue_run_delay, so a
  * lost datagram only delays mail. At start, files left in active/ by a
  * qmgr that died are put back in incoming/: their recipients' done marks
- * keep what was delivered from being delivered again.
+ * keep what was delivered from being delivered again. The same socket
+ * takes the administrator's requests (yubinctl queue flush, hold,
+ * release, delete, requeue: queue_ctl.h, carried out by qmgr_ctl.c).
  * Runs as: root only to create the queue directories for mail_owner (and
  * maildrop/ for the postdrop group), then mail_owner; started by an
  * ordinary user, as that user. Parses queue files and local's answers;
  * no network input. */
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -32,10 +35,12 @@
 #include "mem.h"
 #include "priv.h"
 #include "qmgr.h"
+#include "queue_ctl.h"
 #include "queue_file.h"
 #include "resolve.h"
 
 #define TMP_STALE_SECS          (24 * 3600)
+#define NOTIFY_BATCH_MAX        64      /* datagrams read per wake-up */
 
 struct qmgr qmgr;
 
@@ -68,7 +73,12 @@ static void activate_from(const char *dir, const char *id)
 {
         struct status st;
 
-        /* qmgr scans incoming/ and active/ both at start: no fsync */
+        /* still in memory: a message the administrator stopped, whose
+         * deliveries under way have not all answered yet */
+        if (qmgr_message_find(id) != NULL)
+                return;
+        /* qmgr scans incoming/, deferred/ and active/ at start: a crash
+         * leaves the file in one of them, so no fsync */
         if (queue_move(qmgr.queue_dir, id, dir, QUEUE_ACTIVE,
                        QUEUE_MOVE_NOSYNC, &st) < 0) {
                 if (errno != ENOENT)
@@ -153,17 +163,43 @@ static void scan_deferred(void *ctx)
                 queue_ids_free(&ids);
         }
         clean_tmp();
-        loop_timer_start(deferred_timer,
-                         cfg_get_time(qmgr.cfg, "queue_run_delay") * 1000);
+        /* more due than fits in memory: look again soon */
+        loop_timer_start(deferred_timer, qmgr.active >= QMGR_ACTIVE_MAX ?
+                         200 : cfg_get_time(qmgr.cfg, "queue_run_delay") *
+                         1000);
 }
 
+void qmgr_wakeup(int deferred)
+{
+        if (qmgr.draining)
+                return;
+        loop_timer_start(incoming_timer, 0);
+        if (deferred)
+                loop_timer_start(deferred_timer, 0);
+}
+
+/* on_notify - datagrams on private/qmgr: a control request is carried
+ * out and answered; anything else says there is new mail */
 static void on_notify(int fd, int events, void *ctx)
 {
-        char buf[64];
+        char buf[QUEUE_CTL_DATAGRAM_MAX];
+        int wake = 0;
 
-        while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
-                ;
-        if (!qmgr.draining)
+        for (int i = 0; i < NOTIFY_BATCH_MAX; i++) {
+                struct sockaddr_un from;
+                socklen_t fromlen = sizeof(from);
+                ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT,
+                                     (struct sockaddr *)&from, &fromlen);
+
+                if (n < 0)
+                        break;
+                if (queue_ctl_is_request(buf, (size_t)n))
+                        qmgr_ctl_request(fd, buf, (size_t)n,
+                                         (struct sockaddr *)&from, fromlen);
+                else
+                        wake = 1;
+        }
+        if (wake && !qmgr.draining)
                 loop_timer_start(incoming_timer, 0);
 }
 
@@ -223,6 +259,7 @@ int main(int argc, char **argv)
         qmgr.max_backoff = cfg_get_time(d.cfg, "maximal_backoff_time");
         qmgr.queue_lifetime = cfg_get_time(d.cfg, "maximal_queue_lifetime");
         qmgr.bounce_lifetime = cfg_get_time(d.cfg, "bounce_queue_lifetime");
+        qmgr.delay_warning = cfg_get_time(d.cfg, "delay_warning_time");
         if (qmgr.bounce_lifetime > qmgr.queue_lifetime)
                 qmgr.bounce_lifetime = qmgr.queue_lifetime;
         qmgr.bounce_size_limit = cfg_get_size(d.cfg, "bounce_size_limit");

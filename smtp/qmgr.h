@@ -2,8 +2,9 @@
  * Used by: the qmgr modules only (qmgr.c main: sockets, timers, scans;
  * qmgr_message.c one message from activation to removal or deferral;
  * qmgr_deliver.c requests to local; qmgr_smtp.c requests to smtp;
- * qmgr_bounce.c bounces and success
- * notices; qmgr_backoff.c retry times; qmgr_log.c the log lines).
+ * qmgr_bounce.c bounces, delay warnings and success notices;
+ * qmgr_backoff.c retry times; qmgr_log.c the log lines; qmgr_ctl.c the
+ * administrator's requests from yubinctl queue).
  * qmgr runs as mail_owner (after making the queue directories as root) and
  * is event-driven: it never waits for a delivery. It parses queue files
  * (queue_file.c checks them) and local's answers; no network input. */
@@ -11,6 +12,7 @@
 #define YUBIN_QMGR_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -39,6 +41,7 @@ struct qmgr {
         long long config_retry_ms;
         long long min_backoff, max_backoff;     /* seconds */
         long long queue_lifetime, bounce_lifetime;
+        long long delay_warning;        /* delay_warning_time; 0 = off */
         long long bounce_size_limit;
         long long expansion_limit, recursion_limit;
         size_t local_limit;             /* local requests at once */
@@ -92,6 +95,14 @@ struct qmgr_msg {
         size_t added_synced;            /* ... of which on disk */
         int routing;                    /* inside qmgr_message_route */
         int sync_failed;
+        /* stopped by the administrator (held, deleted or requeued): no
+         * new delivery starts; when those under way have answered, the
+         * results are recorded and the message leaves memory without
+         * being moved, bounced or warned about */
+        int stopped;
+        int deleted;                    /* ... and its file is gone */
+        int requeued;                   /* ... record the requeue */
+        struct qmgr_msg *prev, *next;   /* every message in memory */
 };
 
 /* qmgr_message.c */
@@ -110,6 +121,26 @@ void qmgr_message_result(struct qmgr_msg *msg, size_t i, const char *status,
 /* qmgr_message_forward - recipient i named addr (alias, .forward) for
  * qmgr to deliver */
 void qmgr_message_forward(struct qmgr_msg *msg, size_t i, const char *addr);
+/* qmgr_message_find - the message with queue ID id while it is in
+ * memory, or NULL */
+struct qmgr_msg *qmgr_message_find(const char *id);
+/* qmgr_message_stop - the administrator held, deleted (op QUEUE_ADMIN_
+ * DELETE) or requeued (QUEUE_ADMIN_REQUEUE) msg, whose file has been
+ * dealt with already: start no more deliveries for it (see stopped) */
+void qmgr_message_stop(struct qmgr_msg *msg, enum queue_admin_op op);
+
+/* qmgr.c */
+/* qmgr_wakeup - look at incoming/ (and deferred/ with deferred set) at
+ * the next turn of the loop, for mail that the administrator released,
+ * requeued or flushed, or that a stopped message left behind */
+void qmgr_wakeup(int deferred);
+
+/* qmgr_ctl.c */
+/* qmgr_ctl_request - a control datagram (queue_ctl.h) of len bytes from
+ * the client at from (fromlen bytes) on the socket fd: carry it out and
+ * answer */
+void qmgr_ctl_request(int fd, const char *data, size_t len,
+                      const struct sockaddr *from, socklen_t fromlen);
 
 /* qmgr_deliver.c */
 /* qmgr_deliver_local - ask local to deliver recipient i of msg (queued
@@ -130,6 +161,17 @@ int qmgr_bounce(struct qmgr_msg *msg, struct status *st);
 /* qmgr_success_notice - the RFC 3461 NOTIFY=SUCCESS notice, if any
  * recipient asked for one (best effort) */
 void qmgr_success_notice(struct qmgr_msg *msg);
+/* qmgr_delay_due - 1 when msg, age seconds old and ending its pass with
+ * deferred recipients, is owed the delay warning: delay_warning_time is
+ * set and passed, the sender is not <>, a deferred recipient did not
+ * refuse delay notices (RFC 3461 NOTIFY), and no warning was recorded
+ * before (attribute QMGR_DELAY_ATTR) */
+int qmgr_delay_due(const struct qmgr_msg *msg, long long age);
+/* qmgr_delay_notice - send the RFC 3464 "delayed" notice about msg's
+ * deferred recipients to the sender (best effort; the caller has
+ * recorded QMGR_DELAY_ATTR first, so it goes out at most once) */
+void qmgr_delay_notice(struct qmgr_msg *msg);
+#define QMGR_DELAY_ATTR         "delay_warning"
 
 /* qmgr_backoff.c */
 /* qmgr_backoff - seconds until the next attempt for a message that

@@ -1,4 +1,4 @@
-/* qmgr_bounce.c - returning mail: non-delivery and success notices
+/* qmgr_bounce.c - returning mail: non-delivery, delay and success notices
  * Used by: qmgr_message.c at the end of a pass. The notice is composed by
  * dsn.c (RFC 3464) and queued as a new message from <> with the attribute
  * "notice" naming what it is. Mail from the null sender never makes a
@@ -6,7 +6,11 @@
  * itself cannot be delivered, one "double bounce" goes to
  * 2bounce_notice_recipient (postmaster); a double bounce that fails is
  * dropped. Recipients with NOTIFY=NEVER (or a NOTIFY without FAILURE) are
- * dropped without a notice. Runs in qmgr as mail_owner. */
+ * dropped without a notice. The delay warning (delay_warning_time,
+ * Postfix's) is an RFC 3464 notice with Action: delayed and the 4.x.x
+ * status of each deferred recipient, sent once per message: the caller
+ * records the "delay_warning" attribute in the queue file before it goes
+ * out. Runs in qmgr as mail_owner. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +27,7 @@
 #define NOTICE_BOUNCE           "bounce"
 #define NOTICE_DOUBLE           "double"
 #define NOTICE_SUCCESS          "success"
+#define NOTICE_DELAY            "delay"
 
 struct content_reader {
         const char *data;
@@ -84,7 +89,8 @@ static int send_notice(struct qmgr_msg *msg, const char *to, const char *kind,
                 return -1;
         log_info("%s: sender %s notification: %s", msg->id,
                  strcmp(kind, NOTICE_SUCCESS) == 0 ? "delivery status" :
-                 "non-delivery", id);
+                 strcmp(kind, NOTICE_DELAY) == 0 ? "delay" : "non-delivery",
+                 id);
         queue_notify(qmgr.queue_dir);
         return 0;
 }
@@ -168,5 +174,63 @@ void qmgr_success_notice(struct qmgr_msg *msg)
                         msg->nsent_notify, &st) < 0)
                 log_warn("%s: cannot send the delivery status notice: %s",
                          msg->id, st.text);
+        free(rcpts);
+}
+
+/* delay_rcpts - the recipients a delay warning names: still pending after
+ * this pass, neither delivered nor failed, and not refusing delay notices
+ * (NOTIFY absent counts as FAILURE,DELAY, as in Postfix); filled into
+ * rcpts when it is not NULL. Returns how many. */
+static size_t delay_rcpts(const struct qmgr_msg *msg, struct dsn_rcpt *rcpts)
+{
+        time_t until = (time_t)msg->arrival + (time_t)qmgr.queue_lifetime;
+        size_t n = 0;
+
+        for (size_t i = 0; i < msg->nrs; i++) {
+                const struct queue_rcpt *r = queue_file_rcpt(msg->qf, i);
+                const struct qmgr_rcpt *rs = &msg->rs[i];
+                const char *code, *text;
+
+                if (r->state != QUEUE_RCPT_PENDING || rs->sent > 0 ||
+                    rs->bounced > 0 || (r->notify != 0 &&
+                    !(r->notify & QUEUE_NOTIFY_DELAY)))
+                        continue;
+                if (rcpts != NULL) {
+                        code = rs->defer_code != NULL ? rs->defer_code :
+                               r->defer_code;
+                        text = rs->defer_text != NULL ? rs->defer_text :
+                               r->defer_text;
+                        rcpts[n].addr = r->addr;
+                        rcpts[n].orcpt = r->orcpt;
+                        rcpts[n].action = DSN_ACTION_DELAYED;
+                        rcpts[n].status = code != NULL && *code == '4' ?
+                                          code : STATUS_TEMP;
+                        rcpts[n].diag = text;
+                        rcpts[n].retry_until = until;
+                }
+                n++;
+        }
+        return n;
+}
+
+int qmgr_delay_due(const struct qmgr_msg *msg, long long age)
+{
+        if (qmgr.delay_warning <= 0 || age < qmgr.delay_warning ||
+            *queue_file_sender(msg->qf) == '\0' ||
+            queue_file_attr(msg->qf, QMGR_DELAY_ATTR) != NULL)
+                return 0;
+        return delay_rcpts(msg, NULL) > 0;
+}
+
+void qmgr_delay_notice(struct qmgr_msg *msg)
+{
+        struct dsn_rcpt *rcpts = xcalloc(msg->nrs + 1, sizeof(*rcpts));
+        size_t n = delay_rcpts(msg, rcpts);
+        struct status st;
+
+        if (n > 0 && send_notice(msg, queue_file_sender(msg->qf),
+                                 NOTICE_DELAY, rcpts, n, &st) < 0)
+                log_warn("%s: cannot send the delay notice: %s", msg->id,
+                         st.text);
         free(rcpts);
 }

@@ -3,8 +3,9 @@
  * private/local per recipient (local_proto.h), at most qmgr.local_limit
  * at once; the rest wait in arrival order. Each RESULT and FORWARD line is
  * handed to the message as it arrives; a connection that fails, times
- * out or ends without DONE defers what is left of the recipient. Runs in
- * qmgr's loop as mail_owner; parses local's answers. */
+ * out or ends without DONE defers what is left of the recipient; one
+ * still waiting when the administrator stops its message is dropped
+ * unsent. Runs in qmgr's loop as mail_owner; parses local's answers. */
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <errno.h>
@@ -148,6 +149,13 @@ static void start(struct qmgr_req *req)
 
         qmgr.local_busy++;
         req->sent_at = qmgr_now();
+        if (req->msg->stopped) {
+                /* held, deleted or requeued while it waited: not sent,
+                 * nothing to report */
+                req->done = 1;
+                finish(req, "");
+                return;
+        }
         snprintf(idx, sizeof(idx), "%zu", req->rcpt);
         fd = connect_local(&st);
         if (fd < 0) {

@@ -9,7 +9,13 @@
  * (nothing pending) or move it to deferred/ with its next attempt time as
  * the file's mtime, or return it when it is too old. Recipients are
  * marked done in the file (fsynced) as soon as they are delivered, so a
- * restarted qmgr never delivers them again. Runs as mail_owner. */
+ * restarted qmgr never delivers them again. A message still owed the
+ * delay warning (delay_warning_time) gets it at the end of such a pass.
+ * The messages in memory are kept in a list, so that the administrator's
+ * requests (qmgr_ctl.c) can find one and stop it: a stopped message
+ * starts no more deliveries, and when those under way have answered it
+ * leaves memory with their results recorded, wherever its file now is.
+ * Runs as mail_owner. */
 #include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +30,8 @@
 #include "mem.h"
 #include "qmgr.h"
 #include "resolve.h"
+
+static struct qmgr_msg *msgs;  /* every message in memory */
 
 static void route_pending(struct qmgr_msg *msg);
 static void maybe_finish(struct qmgr_msg *msg);
@@ -59,8 +67,31 @@ static void msg_free(struct qmgr_msg *msg)
         free(msg->sent_notify);
         free(msg->smtp_batch);
         queue_file_free(&msg->qf);
+        if (msg->prev != NULL)
+                msg->prev->next = msg->next;
+        else
+                msgs = msg->next;
+        if (msg->next != NULL)
+                msg->next->prev = msg->prev;
         free(msg);
         qmgr.active--;
+}
+
+struct qmgr_msg *qmgr_message_find(const char *id)
+{
+        for (struct qmgr_msg *m = msgs; m != NULL; m = m->next)
+                if (strcmp(m->id, id) == 0)
+                        return m;
+        return NULL;
+}
+
+void qmgr_message_stop(struct qmgr_msg *msg, enum queue_admin_op op)
+{
+        msg->stopped = 1;
+        if (op == QUEUE_ADMIN_DELETE)
+                msg->deleted = 1;
+        else if (op == QUEUE_ADMIN_REQUEUE)
+                msg->requeued = 1;
 }
 
 /* to_corrupt - keep a file that does not parse, for the administrator */
@@ -114,6 +145,10 @@ void qmgr_message_activate(const char *id)
         }
         free(path);
         msg = xcalloc(1, sizeof(*msg));
+        msg->next = msgs;
+        if (msgs != NULL)
+                msgs->prev = msg;
+        msgs = msg;
         qmgr.active++;
         snprintf(msg->id, sizeof(msg->id), "%s", id);
         msg->qf = qf;
@@ -170,8 +205,11 @@ static void rcpt_done(struct qmgr_msg *msg, size_t i)
                 }
                 msg->nfails = k;
                 forwards_free(rs);
-                queue_file_defer_reason(msg->qf, i, rs->defer_code,
-                                        rs->defer_text);
+                /* a stopped message keeps its last reason: this one may
+                 * only say that the file moved away */
+                if (!msg->stopped)
+                        queue_file_defer_reason(msg->qf, i, rs->defer_code,
+                                                rs->defer_text);
                 return;
         }
         /* what aliases and .forward handed back becomes recipients of
@@ -390,7 +428,8 @@ static void route_pending(struct qmgr_msg *msg)
 {
         msg->routing++;
         sync_added(msg);
-        for (size_t i = 0; i < queue_file_rcpt_count(msg->qf); i++) {
+        for (size_t i = 0; i < queue_file_rcpt_count(msg->qf) &&
+             !msg->stopped; i++) {
                 struct qmgr_rcpt *rs;
 
                 grow(msg);
@@ -452,6 +491,24 @@ static int deferred_left(const struct qmgr_msg *msg)
         return 0;
 }
 
+/* finish_stopped - the last delivery under way for a stopped message
+ * answered: record the results where the file now is (held, requeued, or
+ * gone), and look for it again if it was released or requeued */
+static void finish_stopped(struct qmgr_msg *msg)
+{
+        struct status st;
+
+        if (!msg->deleted) {
+                qmgr_success_notice(msg);
+                if (msg->requeued)
+                        queue_file_requeue(msg->qf, time(NULL));
+                if (queue_file_sync(msg->qf, &st) < 0)
+                        log_warn("%s: %s", msg->id, st.text);
+        }
+        msg_free(msg);
+        qmgr_wakeup(1);
+}
+
 static void maybe_finish(struct qmgr_msg *msg)
 {
         struct status st;
@@ -461,6 +518,10 @@ static void maybe_finish(struct qmgr_msg *msg)
 
         if (msg->outstanding > 0 || msg->routing > 0)
                 return;
+        if (msg->stopped) {
+                finish_stopped(msg);
+                return;
+        }
         now = qmgr_now();
         age = (long long)(now - msg->arrival);
         null_sender = *queue_file_sender(msg->qf) == '\0';
@@ -491,10 +552,24 @@ static void maybe_finish(struct qmgr_msg *msg)
         } else {
                 long long wait = qmgr_backoff(age, qmgr.min_backoff,
                                               qmgr.max_backoff);
+                int warn = qmgr_delay_due(msg, age);
 
                 queue_file_attempt(msg->qf, (time_t)now);
-                if (queue_file_sync(msg->qf, &st) < 0)
+                /* recorded before it goes out: never sent twice, even
+                 * when qmgr dies right after */
+                if (warn) {
+                        char when[32];
+
+                        snprintf(when, sizeof(when), "%lld",
+                                 (long long)now);
+                        queue_file_set_attr(msg->qf, QMGR_DELAY_ATTR, when);
+                }
+                if (queue_file_sync(msg->qf, &st) < 0) {
                         log_warn("%s: %s", msg->id, st.text);
+                        warn = 0;
+                }
+                if (warn)
+                        qmgr_delay_notice(msg);
                 if (queue_move(qmgr.queue_dir, msg->id, QUEUE_ACTIVE,
                                QUEUE_DEFERRED, 0, &st) < 0)
                         log_error("%s: %s", msg->id, st.text);

@@ -164,6 +164,11 @@ static void start(struct qmgr_sreq *req)
 
         qmgr.smtp_busy++;
         req->sent_at = qmgr_now();
+        if (req->msg->stopped) {        /* held, deleted or requeued */
+                memset(req->answered, 1, req->n);
+                finish(req, "");
+                return;
+        }
         fd = connect_smtp(&st);
         if (fd < 0) {
                 finish(req, st.text);
