@@ -273,6 +273,7 @@ int main(int argc, char **argv)
                                               "default_process_limit");
         qmgr.smtp_rcpt_limit = (size_t)cfg_get_int(d.cfg,
                                 "smtp_destination_recipient_limit");
+        qmgr_dest_init();
         status_clear(&qmgr.config_st);
 
         /* the queue belongs to mail_owner; make what is missing */

@@ -2,9 +2,9 @@
  * Used by: the qmgr modules only (qmgr.c main: sockets, timers, scans;
  * qmgr_message.c one message from activation to removal or deferral;
  * qmgr_deliver.c requests to local; qmgr_smtp.c requests to smtp;
- * qmgr_bounce.c bounces, delay warnings and success notices;
- * qmgr_backoff.c retry times; qmgr_log.c the log lines; qmgr_ctl.c the
- * administrator's requests from yubinctl queue).
+ * qmgr_dest.c their destinations; qmgr_bounce.c bounces, delay warnings
+ * and success notices; qmgr_backoff.c retry times; qmgr_log.c the log
+ * lines; qmgr_ctl.c the administrator's requests from yubinctl queue).
  * qmgr runs as mail_owner (after making the queue directories as root) and
  * is event-driven: it never waits for a delivery. It parses queue files
  * (queue_file.c checks them) and local's answers; no network input. */
@@ -46,7 +46,8 @@ struct qmgr {
         long long expansion_limit, recursion_limit;
         size_t local_limit;             /* local requests at once */
         size_t local_busy;
-        size_t smtp_limit;              /* smtp requests at once */
+        size_t smtp_limit;              /* smtp requests at once, over
+                                         * all destinations */
         size_t smtp_busy;
         size_t smtp_rcpt_limit;         /* recipients per smtp request */
         size_t active;                  /* messages in memory */
@@ -153,6 +154,68 @@ void qmgr_deliver_local(struct qmgr_msg *msg, size_t i, int no_virtual);
 void qmgr_deliver_smtp(struct qmgr_msg *msg, size_t i);
 void qmgr_deliver_smtp_flush(struct qmgr_msg *msg);
 
+/* One request to the smtp client: one message, some of its recipients,
+ * one destination (qmgr_smtp.c). */
+struct qmgr_sreq {
+        struct qmgr_msg *msg;
+        struct qmgr_dest *dest;
+        char *domain;                   /* of the recipients */
+        size_t *rcpts;                  /* indexes in the queue file */
+        unsigned char *answered;
+        size_t n;
+        struct conn *conn;              /* to smtp, while out */
+        double sent_at;
+        int done;                       /* DONE seen */
+        int reached;                    /* a RESULT named a server */
+        int cache;                      /* ask smtp to keep the
+                                         * connection for what follows */
+        struct qmgr_sreq *next;         /* waiting at its destination */
+};
+
+/* One next hop of the smtp transport while it has requests
+ * (qmgr_dest.c). */
+struct qmgr_dest {
+        char *name;                     /* "[relay]:port", or the domain */
+        size_t busy;                    /* requests out */
+        size_t waiting;
+        double window;                  /* requests allowed out at once */
+        double credit;                  /* feedback toward the next
+                                         * window change */
+        double last_done;               /* when one last ended */
+        int cache;                      /* on-demand connection caching */
+        struct qmgr_sreq *head, *tail;  /* waiting, in arrival order */
+        struct qmgr_dest *hash_next;
+        struct qmgr_dest *ring_next, *ring_prev;
+        int in_ring;                    /* has waiting work and room */
+};
+
+/* qmgr_dest.c */
+/* qmgr_dest_init - read relayhost, transport_maps,
+ * smtp_destination_concurrency_limit and
+ * smtp_initial_destination_concurrency from qmgr.cfg */
+void qmgr_dest_init(void);
+/* qmgr_dest_limits - the initial and the largest window (for tests) */
+void qmgr_dest_limits(double initial, double max);
+/* qmgr_dest_name - the destination mail for domain belongs to (its next
+ * hop: transport_maps, relayhost, or domain), lowercase, into out */
+void qmgr_dest_name(const char *domain, char *out, size_t size);
+/* qmgr_dest_get - the destination called name, made when missing; it
+ * lives while it has requests waiting or out */
+struct qmgr_dest *qmgr_dest_get(const char *name);
+/* qmgr_dest_enqueue - req (borrowed until it is started) waits at d */
+void qmgr_dest_enqueue(struct qmgr_dest *d, struct qmgr_sreq *req);
+/* qmgr_dest_next - the request to start now: the first waiting one of
+ * the next destination with room in its window, taking turns; it counts
+ * as out (req->cache set) until qmgr_dest_done(). NULL when none may
+ * start. now is qmgr_now(). */
+struct qmgr_sreq *qmgr_dest_next(double now);
+/* qmgr_dest_done - a request of d ended; feedback 1 when it reached a
+ * server, -1 when it reached none, 0 when it says nothing of the
+ * destination. d may be gone afterwards. */
+void qmgr_dest_done(struct qmgr_dest *d, int feedback, double now);
+/* qmgr_dest_count - destinations in memory */
+size_t qmgr_dest_count(void);
+
 /* qmgr_bounce.c */
 /* qmgr_bounce - write the non-delivery notice for msg's failures (or
  * drop or double-bounce them, for the null sender); 0, or -1 with st
@@ -191,6 +254,10 @@ void qmgr_log_rcpt(const struct qmgr_msg *msg, const char *to,
                    const char *orig_to, const char *relay, double sent_at,
                    double done_at, const char *code, const char *status,
                    const char *text);
+/* qmgr_log_relay - the relay= field: relay, with Postfix's ", conn_use=N"
+ * for a connection that carried more than one message; into out */
+const char *qmgr_log_relay(char *out, size_t size, const char *relay,
+                           unsigned long conn_use);
 void qmgr_log_removed(const struct qmgr_msg *msg);
 void qmgr_log_expired(const struct qmgr_msg *msg);
 /* qmgr_now - the wall clock in seconds, with microseconds */

@@ -4,6 +4,8 @@
  *   ID: from=<sender>, size=N, nrcpt=N (queue active)
  *   ID: to=<rcpt>, orig_to=<alias>, relay=local, delay=0.12,
  *       delays=0.05/0.01/0/0.06, dsn=2.0.0, status=sent (delivered to maildir)
+ *   ID: to=<rcpt>, relay=host[addr]:port, conn_use=2, delay=... (the
+ *       smtp client's second message over one connection)
  *   ID: from=<sender>, status=expired, returned to sender
  *   ID: removed
  * delays= are: before qmgr (arrival to activation), in qmgr (activation
@@ -84,6 +86,16 @@ void qmgr_log_rcpt(const struct qmgr_msg *msg, const char *to,
                  status, text);
         free(orig);
         free(to_ext);
+}
+
+const char *qmgr_log_relay(char *out, size_t size, const char *relay,
+                           unsigned long conn_use)
+{
+        if (conn_use > 1)
+                snprintf(out, size, "%s, conn_use=%lu", relay, conn_use);
+        else
+                snprintf(out, size, "%s", relay);
+        return out;
 }
 
 void qmgr_log_removed(const struct qmgr_msg *msg)

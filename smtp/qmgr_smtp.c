@@ -2,11 +2,15 @@
  * Used by: qmgr_message.c. Remote recipients found while a message is
  * routed are collected, then sent as one request per destination domain
  * (at most smtp_destination_recipient_limit recipients each) over
- * $queue_directory/private/smtp (smtp_proto.h); at most qmgr.smtp_limit
- * requests are out at once, the rest wait in arrival order. Each RESULT
- * is handed to the message as it arrives; a request that fails, times
- * out or ends without DONE defers the recipients it has no answer for.
- * Runs in qmgr's loop as mail_owner; parses smtp's answers. */
+ * $queue_directory/private/smtp (smtp_proto.h). Requests wait at their
+ * destination (qmgr_dest.c: the next hop, with its own concurrency
+ * window and on-demand connection caching); at most qmgr.smtp_limit are
+ * out at once over all destinations, which take turns. Each RESULT is
+ * handed to the message as it arrives (a reused connection's use count
+ * goes into the log's relay field); a request that fails, times out or
+ * ends without DONE defers the recipients it has no answer for, and
+ * tells the destination whether a server was reached. Runs in qmgr's
+ * loop as mail_owner; parses smtp's answers. */
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <stdio.h>
@@ -22,20 +26,6 @@
 #include "qmgr.h"
 #include "smtp_proto.h"
 
-struct qmgr_sreq {
-        struct qmgr_msg *msg;
-        char *domain;
-        size_t *rcpts;
-        unsigned char *answered;
-        size_t n;
-        struct conn *conn;
-        double sent_at;
-        int done;
-        struct qmgr_sreq *next;
-};
-
-static struct qmgr_sreq *wait_head, *wait_tail;
-
 static void start_next(void);
 
 static const char *domain_of(const char *addr)
@@ -49,6 +39,9 @@ static void finish(struct qmgr_sreq *req, const char *why)
 {
         struct qmgr_msg *msg = req->msg;
         struct status st;
+        /* a server answered: good; smtp answered but reached none: bad;
+         * no answer from smtp says nothing about the destination */
+        int feedback = req->reached ? 1 : req->done ? -1 : 0;
 
         conn_free(&req->conn);
         status_set(&st, STATUS_LOCAL_IO, "delivery temporarily suspended: "
@@ -60,6 +53,7 @@ static void finish(struct qmgr_sreq *req, const char *why)
                                             req->rcpts[k])->addr, st.text,
                                             "none", req->sent_at);
         qmgr.smtp_busy--;
+        qmgr_dest_done(req->dest, feedback, qmgr_now());
         /* the last of these may end the message: msg is not used after */
         for (size_t k = 0; k < req->n; k++)
                 qmgr_message_local_done(msg, req->rcpts[k]);
@@ -75,7 +69,7 @@ static void on_line(struct qmgr_sreq *req, const char *data, size_t len)
         char *line = xstrndup(data, len), *f[SMTP_PROTO_FIELDS_MAX], *end;
         int n = local_proto_split(line, len, f, SMTP_PROTO_FIELDS_MAX);
 
-        if (n == 6 && strcmp(f[0], "RESULT") == 0 &&
+        if ((n == 6 || n == 7) && strcmp(f[0], "RESULT") == 0 &&
             (strcmp(f[2], "sent") == 0 || strcmp(f[2], "deferred") == 0 ||
              strcmp(f[2], "bounced") == 0) &&
             (f[3][0] == '2' || f[3][0] == '4' || f[3][0] == '5')) {
@@ -89,11 +83,19 @@ static void on_line(struct qmgr_sreq *req, const char *data, size_t len)
                         log_warn("%s: unexpected answer from smtp",
                                  req->msg->id);
                 } else {
+                        char relay[SMTP_PROTO_LINE_MAX];
+                        unsigned long use = n == 7 ? strtoul(f[6], NULL,
+                                                             10) : 0;
+
                         req->answered[k] = 1;
+                        if (strcmp(f[4], "none") != 0)
+                                req->reached = 1;
                         qmgr_message_result(req->msg, idx, f[2], f[3],
                                             queue_file_rcpt(req->msg->qf,
                                                             idx)->addr,
-                                            f[5], f[4], req->sent_at);
+                                            f[5], qmgr_log_relay(relay,
+                                            sizeof(relay), f[4], use),
+                                            req->sent_at);
                 }
         } else if (n == 1 && strcmp(f[0], "DONE") == 0) {
                 req->done = 1;
@@ -157,7 +159,7 @@ static void start(struct qmgr_sreq *req)
                 .line_max = SMTP_PROTO_LINE_MAX,
                 .idle_ms = SMTP_PROTO_TIMEOUT_MS,
         };
-        const char *f[3];
+        const char *f[4];
         struct status st;
         struct buf out;
         int fd;
@@ -179,7 +181,8 @@ static void start(struct qmgr_sreq *req)
         f[0] = "DELIVER";
         f[1] = req->msg->id;
         f[2] = req->domain;
-        local_proto_put(&out, f, 3);
+        f[3] = "cache";
+        local_proto_put(&out, f, req->cache ? 4 : 3);
         for (size_t k = 0; k < req->n; k++) {
                 char idx[32];
 
@@ -197,20 +200,14 @@ static void start(struct qmgr_sreq *req)
 static void start_next(void)
 {
         static int starting;
+        struct qmgr_sreq *req;
 
         if (starting)
                 return;
         starting = 1;
-        while (wait_head != NULL && qmgr.smtp_busy < qmgr.smtp_limit &&
-               !qmgr.draining) {
-                struct qmgr_sreq *req = wait_head;
-
-                wait_head = req->next;
-                if (wait_head == NULL)
-                        wait_tail = NULL;
-                req->next = NULL;
+        while (qmgr.smtp_busy < qmgr.smtp_limit && !qmgr.draining &&
+               (req = qmgr_dest_next(qmgr_now())) != NULL)
                 start(req);
-        }
         starting = 0;
 }
 
@@ -233,6 +230,7 @@ void qmgr_deliver_smtp_flush(struct qmgr_msg *msg)
                 struct qmgr_sreq *req = xcalloc(1, sizeof(*req));
                 const char *dom = domain_of(queue_file_rcpt(msg->qf,
                                                 msg->smtp_batch[0])->addr);
+                char dest[SMTP_PROTO_LINE_MAX];
                 size_t k = 0;
 
                 req->msg = msg;
@@ -251,11 +249,8 @@ void qmgr_deliver_smtp_flush(struct qmgr_msg *msg)
                                 msg->smtp_batch[k++] = i;
                 }
                 msg->nsmtp_batch = k;
-                if (wait_tail != NULL)
-                        wait_tail->next = req;
-                else
-                        wait_head = req;
-                wait_tail = req;
+                qmgr_dest_name(req->domain, dest, sizeof(dest));
+                qmgr_dest_enqueue(qmgr_dest_get(dest), req);
         }
         free(msg->smtp_batch);
         msg->smtp_batch = NULL;

@@ -5,7 +5,8 @@
  * a peer that is neither mail_owner nor root is refused). Each request --
  * one message, some recipients at one destination -- finds its next hop
  * (smtp_nexthop.c) and its addresses in DNS (smtp_dns.c), runs one SMTP
- * conversation (smtp_session.c), marks what the server accepted in the
+ * transaction (smtp_session.c) over a new connection or one kept from an
+ * earlier request (smtp_cache.c), marks what the server accepted in the
  * queue file, and answers qmgr with one RESULT per recipient.
  * Event-driven: every request, DNS look-up and connection lives in one
  * loop, so requests for different destinations proceed in parallel.
@@ -60,6 +61,14 @@ static void job_free(struct smtp_job *job)
         queue_file_free(&job->qf);
         free(job);
         smtp_srv.busy--;
+        smtp_exit_if_idle();
+}
+
+void smtp_exit_if_idle(void)
+{
+        if (daemon_stopping(&d) && smtp_srv.busy == 0 &&
+            smtp_cache_count() == 0)
+                loop_exit();
 }
 
 void smtp_job_result(struct smtp_job *job, struct smtp_rcpt *r,
@@ -76,6 +85,7 @@ void smtp_job_result(struct smtp_job *job, struct smtp_rcpt *r,
         r->text = xstrdup(text);
         snprintf(r->relay, sizeof(r->relay), "%s", relay != NULL ? relay :
                  "none");
+        r->conn_use = relay != NULL ? job->conn_use : 0;
         /* recorded now: a qmgr that dies before our answer must not send
          * it again (smtp_proto.h) */
         if (strcmp(status, "sent") == 0 && job->mark_fd >= 0 &&
@@ -109,15 +119,21 @@ void smtp_job_done(struct smtp_job *job)
         struct buf out;
 
         smtp_session_free(&job->sess);
+        if (job->qconn == NULL) {
+                /* qmgr went away: the marks are all it gets */
+                job_free(job);
+                return;
+        }
         buf_init(&out, 0);
         for (size_t i = 0; i < job->nrcpts; i++) {
                 struct smtp_rcpt *r = &job->rcpts[i];
-                char idx[32];
-                const char *f[6] = { "RESULT", idx, r->status, r->code,
-                                     r->relay, r->text };
+                char idx[32], use[32];
+                const char *f[7] = { "RESULT", idx, r->status, r->code,
+                                     r->relay, r->text, use };
 
                 snprintf(idx, sizeof(idx), "%zu", r->idx);
-                local_proto_put(&out, f, 6);
+                snprintf(use, sizeof(use), "%lu", r->conn_use);
+                local_proto_put(&out, f, r->conn_use > 1 ? 7 : 6);
         }
         buf_puts(&out, "DONE\n");
         conn_set_callback(job->qconn, on_answer_event, job);
@@ -185,10 +201,11 @@ static int on_request_line(struct smtp_job *job, const char *data, size_t len)
         int n = local_proto_split(line, len, f, SMTP_PROTO_FIELDS_MAX);
         int ret = -1;
 
-        if (n == 3 && strcmp(f[0], "DELIVER") == 0 && job->domain == NULL &&
-            queue_id_valid(f[1]) && *f[2] != '\0') {
+        if ((n == 3 || n == 4) && strcmp(f[0], "DELIVER") == 0 &&
+            job->domain == NULL && queue_id_valid(f[1]) && *f[2] != '\0') {
                 snprintf(job->id, sizeof(job->id), "%s", f[1]);
                 job->domain = xstrdup(f[2]);
+                job->cache = n == 4 && strcmp(f[3], "cache") == 0;
                 ret = 0;
         } else if (n == 3 && strcmp(f[0], "RCPT") == 0 &&
                    job->domain != NULL && *f[2] != '\0' &&
@@ -239,7 +256,14 @@ static void on_request_event(struct conn *c, enum conn_event ev,
         case CONN_EOF:
         case CONN_ERROR:
         case CONN_CLOSED:
-                /* qmgr went away: it defers what it asked for */
+                /* qmgr went away: it defers what it asked for. A message
+                 * whose end of DATA is out is seen through, so that what
+                 * the server took is marked, not sent again */
+                if (job->sess != NULL &&
+                    smtp_session_committing(job->sess)) {
+                        conn_free(&job->qconn);
+                        break;
+                }
                 job_free(job);
                 break;
         default:
@@ -291,8 +315,11 @@ static void drain(struct daemon *dm, int now)
         if (listen_fd >= 0)
                 close(listen_fd);
         listen_fd = -1;
-        if (now || smtp_srv.busy == 0)
+        smtp_cache_drain(now);
+        if (now)
                 loop_exit();
+        else
+                smtp_exit_if_idle();
 }
 
 /* sasl_flags - Cyrus SASL_SEC_* bits for Postfix's option words */
@@ -373,6 +400,8 @@ static void read_config(void)
         smtp_srv.quit_ms = cfg_get_time(c, "smtp_quit_timeout") * 1000;
         smtp_srv.starttls_ms = cfg_get_time(c, "smtp_starttls_timeout") *
                                1000;
+        smtp_srv.rset_ms = cfg_get_time(c, "smtp_rset_timeout") * 1000;
+        smtp_cache_init();
         smtp_srv.tls_level = tls_level();
         if (smtp_srv.tls_level != SMTP_TLS_NONE) {
                 smtp_srv.tls = tls_client_new(c, "smtp_", &st);
@@ -426,6 +455,7 @@ int main(int argc, char **argv)
         free(path);
         loop_run();
 
+        smtp_cache_drain(1);
         loop_fd_free(&listen_watch);
         smtp_dns_shutdown();
         maps_free(&smtp_srv.transport);

@@ -54,7 +54,8 @@ struct smtp_server {
         enum smtp_tls_level tls_level;
         struct tls_ctx *tls;            /* NULL: no TLS possible */
         long long connect_ms, helo_ms, mail_ms, rcpt_ms, data_init_ms,
-                  data_xfer_ms, data_done_ms, quit_ms, starttls_ms;
+                  data_xfer_ms, data_done_ms, quit_ms, starttls_ms,
+                  rset_ms;
         int never_ehlo;
         int tcp_port;                   /* smtp_tcp_port */
         size_t mx_address_limit;        /* smtp_mx_address_limit, 0: none */
@@ -85,6 +86,7 @@ struct smtp_rcpt {
         char code[8];
         char *text;
         char relay[SMTP_HOST_MAX + 80];
+        unsigned long conn_use;         /* messages over its connection */
 };
 
 /* A parsed (maybe multi-line) server reply. */
@@ -116,9 +118,23 @@ struct smtp_job {
         int mark_fd;
         struct smtp_addr addrs[SMTP_ADDRS_MAX];
         size_t naddrs, cur;
-        char nexthop[SMTP_HOST_MAX + 16];       /* for password lookups */
+        char nexthop[SMTP_HOST_MAX + 16];       /* for password lookups
+                                                 * and the cache */
         struct smtp_dns *lookup;        /* the next hop's, while under way */
         struct smtp_session *sess;
+        int cache;                      /* qmgr: more for this next hop
+                                         * follows */
+        unsigned long conn_use;         /* the connection's messages */
+};
+
+/* An open SMTP connection between transactions: what a session needs to
+ * go on with it. */
+struct smtp_link {
+        struct conn *conn;
+        struct smtp_ext ext;            /* what its EHLO offered */
+        struct smtp_addr addr;          /* where it goes */
+        unsigned long uses;             /* transactions begun on it */
+        long long opened_ms;            /* loop_now_ms() at connect */
 };
 
 /* smtp.c */
@@ -134,6 +150,9 @@ void smtp_job_fail_rest(struct smtp_job *job, const char *relay,
                         const struct status *st);
 /* smtp_job_done - the session is over: answer qmgr and free the job */
 void smtp_job_done(struct smtp_job *job);
+/* smtp_exit_if_idle - once draining, end the loop when no request is in
+ * progress and no connection is left open */
+void smtp_exit_if_idle(void);
 
 /* smtp_nexthop.c */
 /* smtp_nexthop_cb - the next hop's addresses are in job->addrs, best
@@ -188,8 +207,35 @@ void smtp_dns_free(struct smtp_dns **lp);
  * addresses in order (at most smtp_mx_session_limit of them greeting);
  * calls smtp_job_done() when finished (never from inside) */
 void smtp_session_start(struct smtp_job *job);
+/* smtp_session_committing - 1 while the end of DATA is out and its
+ * reply awaited: the server may have the message */
+int smtp_session_committing(const struct smtp_session *s);
 /* smtp_session_free - abandon the conversation (the job is going) */
 void smtp_session_free(struct smtp_session **sp);
+
+/* smtp_cache.c */
+/* smtp_cache_init - read smtp_connection_cache_*, smtp_connection_reuse_*
+ * (smtp_srv.cfg); fatal when smtp_connection_cache_destinations is bad */
+void smtp_cache_init(void);
+/* smtp_cache_take - the most recently idle connection to nexthop into
+ * *link_r, which then owns it (set the conn's callback before the loop
+ * runs again); 1, or 0 when there is none */
+int smtp_cache_take(const char *nexthop, struct smtp_link *link_r);
+/* smtp_cache_wanted - whether the connection of job, after a transaction
+ * that left it usable, should be kept: qmgr asked for it on demand
+ * (smtp_connection_cache_on_demand) or the next hop is listed in
+ * smtp_connection_cache_destinations, and neither the reuse limits nor a
+ * drain say no */
+int smtp_cache_wanted(const struct smtp_job *job, const struct smtp_link *l);
+/* smtp_cache_put - keep link (ownership of its conn and ext moves to the
+ * cache; *link is cleared) idle for nexthop, for at most
+ * smtp_connection_cache_time_limit */
+void smtp_cache_put(const char *nexthop, struct smtp_link *link);
+/* smtp_cache_drain - keep nothing more; close every idle connection:
+ * with QUIT, or at once when now */
+void smtp_cache_drain(int now);
+/* smtp_cache_count - connections the cache holds (idle or closing) */
+size_t smtp_cache_count(void);
 
 /* smtp_reply.c */
 void smtp_reply_init(struct smtp_reply *r);

@@ -113,19 +113,27 @@ int smtp_nexthop_add(struct smtp_job *job, const char *host, const char *ip,
 int smtp_nexthop(struct smtp_job *job, smtp_nexthop_cb *done,
                  struct status *st)
 {
-        const char *value = NULL, *hop;
+        const char *value = NULL, *hop, *colon = NULL;
         char host[SMTP_HOST_MAX];
         int port, mx, r;
 
         r = transport(job->domain, &value, st);
         if (r < 0)
                 return -1;
-        if (r > 0 && strchr(value, ':') != NULL &&
-            strncasecmp(value, "smtp:", 5) != 0 && *value != ':')
-                return status_set(st, STATUS_CONFIG_TEMP, "transport_maps: "
-                                  "%s: only the smtp transport is "
-                                  "supported", value);
-        hop = r > 0 && strchr(value, ':')[1] != '\0' ? value :
+        if (r > 0) {
+                /* "transport:nexthop", or a transport alone ("smtp") */
+                colon = strchr(value, ':');
+                size_t tlen = colon != NULL ? (size_t)(colon - value) :
+                              strlen(value);
+
+                if (tlen != 0 && (tlen != 4 ||
+                                  strncasecmp(value, "smtp", 4) != 0))
+                        return status_set(st, STATUS_CONFIG_TEMP,
+                                          "transport_maps: %s: only the "
+                                          "smtp transport is supported",
+                                          value);
+        }
+        hop = colon != NULL && colon[1] != '\0' ? value :
               *smtp_srv.relayhost != '\0' ? smtp_srv.relayhost : job->domain;
         if (smtp_nexthop_parse(hop, host, sizeof(host), &port, &mx) < 0)
                 return status_set(st, STATUS_CONFIG_TEMP, "malformed next "

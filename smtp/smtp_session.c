@@ -11,8 +11,13 @@
  * smtp_mx_session_limit servers that sent a greeting (the address list
  * itself is cut at smtp_mx_address_limit by smtp_dns.c) -- and when none
  * is left the recipients are deferred with the last reason; after MAIL,
- * what has no result yet is deferred. Runs in smtp's loop as mail_owner;
- * parses the server's replies (smtp_reply.c). */
+ * what has no result yet is deferred. A connection kept from an earlier
+ * request to the same next hop (smtp_cache.c) is used first, after an
+ * RSET that shows it still works; one that fails before the server could
+ * have the message costs nothing: the request goes on over another or a
+ * new connection. After a transaction that leaves the server in a known
+ * state the connection is offered to the cache instead of QUIT. Runs in
+ * smtp's loop as mail_owner; parses the server's replies (smtp_reply.c). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +38,7 @@
 #define CHUNK                   (64 * 1024)
 
 static void next_addr(struct smtp_session *s);
+static void connect_any(struct smtp_session *s);
 
 
 static const char *stage_name(enum smtp_session_state st,
@@ -46,6 +52,7 @@ static const char *stage_name(enum smtp_session_state st,
         case S_STARTTLS: return "STARTTLS";
         case S_TLS: return "TLS handshake";
         case S_AUTH: return "AUTH";
+        case S_RSET: return "RSET";
         case S_BODY: return "sending message body";
         case S_QUIT: return "QUIT";
         case S_TRANS: break;
@@ -94,6 +101,14 @@ static void end(struct smtp_session *s, const struct status *why)
  * one, keeping why for the recipients if none is left */
 void smtp_session_fail_addr(struct smtp_session *s, const struct status *why)
 {
+        if (s->state == S_RSET) {
+                /* a kept connection that no longer works: nothing was
+                 * tried, nothing is lost */
+                log_debug("%s: %s", s->job->id, why->text);
+                conn_free(&s->conn);
+                connect_any(s);
+                return;
+        }
         s->last = *why;
         conn_free(&s->conn);
         log_info("%s: %s", s->job->id, why->text);
@@ -120,6 +135,47 @@ static void quit(struct smtp_session *s)
 {
         s->state = S_QUIT;
         smtp_session_send(s, smtp_srv.quit_ms, "QUIT");
+}
+
+/* release - the transaction is over and the server knows it: keep the
+ * connection for what follows to this next hop, or say QUIT */
+static void release(struct smtp_session *s)
+{
+        struct smtp_link l;
+
+        l.conn = s->conn;
+        l.ext = s->ext;
+        l.addr = *s->addr;
+        l.uses = s->uses;
+        l.opened_ms = s->opened_ms;
+        if (s->reply.code == 421 || !smtp_cache_wanted(s->job, &l)) {
+                quit(s);
+                return;
+        }
+        s->conn = NULL;
+        s->ext.auth = NULL;             /* the cache's now */
+        smtp_cache_put(s->job->nexthop, &l);
+        end(s, NULL);
+}
+
+/* broken - the connection failed inside the transaction: on a kept
+ * connection, before the server could have the message and before any
+ * recipient was decided, try again over another; else defer the rest */
+static void broken(struct smtp_session *s, const struct status *why)
+{
+        int decided = 0;
+
+        for (size_t i = 0; i < s->job->nrcpts; i++)
+                decided |= s->job->rcpts[i].done;
+        if (s->reused && !s->data_started && !decided) {
+                log_debug("%s: %s (connection used %lu times); trying "
+                          "again", s->job->id, why->text, s->uses);
+                conn_free(&s->conn);
+                connect_any(s);
+                return;
+        }
+        log_info("%s: %s", s->job->id, why->text);
+        end(s, why);
 }
 
 /* result - recipient r's outcome from the current reply */
@@ -214,18 +270,18 @@ void smtp_session_transaction(struct smtp_session *s)
                 status_set(&st, STATUS_TOO_BIG, "message size %lld exceeds "
                            "size limit %lld of server %s[%s]", size,
                            s->ext.size_max, s->addr->host, s->addr->ip);
-                quit(s);
                 smtp_job_fail_rest(job, s->relay, &st);
                 free(from);
+                release(s);
                 return;
         }
         if (utf8 != NULL && strcmp(utf8, "1") == 0 && !s->ext.smtputf8) {
                 status_set(&st, "5.6.7", "SMTPUTF8 is required, but was not "
                            "offered by host %s[%s]", s->addr->host,
                            s->addr->ip);
-                quit(s);
                 smtp_job_fail_rest(job, s->relay, &st);
                 free(from);
+                release(s);
                 return;
         }
         buf_init(&params, 0);
@@ -303,6 +359,7 @@ static void on_trans_reply(struct smtp_session *s)
                 break;
         case E_DATA:
                 if (s->reply.code == 354) {
+                        s->data_started = 1;
                         if (s->accepted == 0 || s->mail_failed) {
                                 /* RFC 2920 3.1: an empty message ends it */
                                 s->aborting = 1;
@@ -327,19 +384,19 @@ static void on_trans_reply(struct smtp_session *s)
                 }
                 if (s->accepted > 0 && !s->mail_failed)
                         all_result(s, "DATA", 1);
-                quit(s);
+                release(s);
                 return;
         case E_DOT:
                 if (!s->aborting)
                         all_result(s, "end of DATA", 1);
-                quit(s);
+                release(s);
                 return;
         }
         if (s->head < s->nexpect && !s->ext.pipelining) {
                 /* one at a time: stop early when nothing can follow */
                 if (s->mail_failed || (s->expect[s->head] == E_DATA &&
                                        s->accepted == 0)) {
-                        quit(s);
+                        release(s);
                         return;
                 }
                 send_upto(s, s->head + 1, s->expect[s->head] == E_DATA ?
@@ -393,6 +450,14 @@ static void on_reply(struct smtp_session *s)
         case S_AUTH:
                 smtp_auth_reply(s);
                 return;
+        case S_RSET:
+                if (cls != 2) {
+                        smtp_session_said(s, &st, "RSET");
+                        smtp_session_fail_addr(s, &st);
+                        return;
+                }
+                smtp_session_transaction(s);
+                return;
         case S_TRANS:
         case S_BODY:
                 s->state = S_TRANS;
@@ -420,12 +485,10 @@ static void lost(struct smtp_session *s, const char *how)
                 return;
         }
         if (!s->in_trans) {
-                conn_free(&s->conn);
                 smtp_session_fail_addr(s, &st);
                 return;
         }
-        log_info("%s: %s", s->job->id, st.text);
-        end(s, &st);
+        broken(s, &st);
 }
 
 static void on_event(struct conn *c, enum conn_event ev,
@@ -448,7 +511,7 @@ static void on_event(struct conn *c, enum conn_event ev,
                                    "malformed reply while %s", s->addr->host,
                                    s->addr->ip, cur_stage(s));
                         if (s->in_trans)
-                                end(s, &st);
+                                broken(s, &st);
                         else
                                 smtp_session_fail_addr(s, &st);
                 } else if (r == 1) {
@@ -511,6 +574,7 @@ static void reset(struct smtp_session *s)
         buf_reset(&s->cmds);
         s->accepted = 0;
         s->mail_failed = s->aborting = s->in_trans = s->tls_tried = 0;
+        s->data_started = s->reused = 0;
         for (size_t i = 0; i < s->job->nrcpts; i++)
                 s->job->rcpts[i].accepted = 0;
 }
@@ -537,6 +601,9 @@ static void next_addr(struct smtp_session *s)
         s->addr = &job->addrs[job->cur++];
         snprintf(s->relay, sizeof(s->relay), "%s[%s]:%d", s->addr->host,
                  s->addr->ip, s->addr->port);
+        s->uses = 1;
+        s->opened_ms = loop_now_ms();
+        job->conn_use = 1;
         s->state = S_CONNECT;
         opts.idle_ms = smtp_srv.helo_ms;
         s->conn = conn_connect((const struct sockaddr *)&s->addr->sa,
@@ -544,6 +611,39 @@ static void next_addr(struct smtp_session *s)
                                on_event, s, &st);
         if (s->conn == NULL)
                 smtp_session_fail_addr(s, &st);
+}
+
+/* reuse - go on over a connection kept for this next hop, probing it
+ * with RSET first; 0 when there is none */
+static int reuse(struct smtp_session *s)
+{
+        struct smtp_link l;
+
+        if (smtp_cache_take(s->job->nexthop, &l) == 0)
+                return 0;
+        reset(s);
+        s->conn = l.conn;
+        conn_set_callback(s->conn, on_event, s);
+        s->ext = l.ext;
+        s->own_addr = l.addr;
+        s->addr = &s->own_addr;
+        s->uses = l.uses + 1;
+        s->opened_ms = l.opened_ms;
+        s->reused = 1;
+        s->job->conn_use = s->uses;
+        snprintf(s->relay, sizeof(s->relay), "%s[%s]:%d", s->addr->host,
+                 s->addr->ip, s->addr->port);
+        s->state = S_RSET;
+        smtp_session_send(s, smtp_srv.rset_ms, "RSET");
+        return 1;
+}
+
+/* connect_any - a kept connection if there is one, else the next
+ * address */
+static void connect_any(struct smtp_session *s)
+{
+        if (!reuse(s))
+                next_addr(s);
 }
 
 void smtp_session_start(struct smtp_job *job)
@@ -556,7 +656,12 @@ void smtp_session_start(struct smtp_job *job)
         smtp_ext_release(&s->ext);
         buf_init(&s->cmds, 0);
         status_set(&s->last, STATUS_TEMP, "no address for %s", job->nexthop);
-        next_addr(s);
+        connect_any(s);
+}
+
+int smtp_session_committing(const struct smtp_session *s)
+{
+        return s->state == S_BODY && s->content.ended && !s->aborting;
 }
 
 void smtp_session_free(struct smtp_session **sp)

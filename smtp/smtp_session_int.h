@@ -17,6 +17,7 @@ struct smtp_sasl;
 
 enum smtp_session_state {
         S_CONNECT, S_GREETING, S_EHLO, S_HELO, S_STARTTLS, S_TLS, S_AUTH,
+        S_RSET,                 /* probing a kept connection */
         S_TRANS, S_BODY, S_QUIT,
 };
 
@@ -30,7 +31,14 @@ struct smtp_session {
         struct smtp_ext ext;
         struct smtp_sasl *sasl;
         struct smtp_content content;
-        const struct smtp_addr *addr;
+        const struct smtp_addr *addr;   /* in job->addrs, or own_addr */
+        struct smtp_addr own_addr;      /* a kept connection's */
+        unsigned long uses;             /* transactions on the connection,
+                                         * this one included */
+        long long opened_ms;
+        int reused;                     /* the connection was kept */
+        int data_started;               /* DATA got 354: from here on the
+                                         * server may get the message */
         char relay[SMTP_HOST_MAX + 80];
         enum smtp_session_expect *expect; /* replies still to come */
         size_t *expect_rcpt;

@@ -5,11 +5,17 @@ transaction (sender, recipients, data, whether TLS and AUTH were used)
 and can be told to misbehave: a reply chosen per recipient, a
 temporary failure for the first N transactions, a connection dropped
 in the middle of DATA, a server that never answers, a greeting other
-than 220 (then it hangs up), a pause before the reply to the end of
-DATA, STARTTLS with a given certificate, AUTH PLAIN against a fixed user
-and password, a SIZE limit, no PIPELINING. spans records when each
-connection came and went (time.monotonic()). Every socket has a
-timeout, so a stuck client cannot hang a test.
+than 220 (then it hangs up), STARTTLS with a given certificate, AUTH
+PLAIN against a fixed user and password, a SIZE limit, no PIPELINING.
+For the connection tests it counts connections, sessions open at once
+(max_active), transactions waiting for the reply to their end of DATA at
+once (max_held) and QUITs, records when each connection came and went
+(spans, time.monotonic()), can hold every session before its reply to
+the end of DATA until a gate opens (hold), answer it after a delay
+(reply_delay), greet after a delay (greet_delay), hang up after each
+transaction (hangup_after_tx) or on a command of a connection's later
+transaction (hangup_on = "RSET" or "MAIL"). Every socket has a timeout,
+so a stuck client cannot hang a test.
 """
 import base64
 import socket
@@ -46,13 +52,19 @@ class _Handler(socketserver.StreamRequestHandler):
     def handle(self):
         sink = self.server.sink
         start = time.monotonic()
+        # replies go out as written, as a server that batches its
+        # pipelined replies would have them arrive
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with sink.lock:
             sink.connections += 1
+            sink.active += 1
+            sink.max_active = max(sink.max_active, sink.active)
         try:
             self.serve(sink)
         finally:
             with sink.lock:
                 sink.spans.append((start, time.monotonic()))
+                sink.active -= 1
 
     def serve(self, sink):
         if sink.silent:
@@ -72,6 +84,9 @@ class _Handler(socketserver.StreamRequestHandler):
         auth = None
         helo = None
         tx = None
+        done = 0                # transactions on this connection
+        if sink.greet_delay:
+            time.sleep(sink.greet_delay)
         self.send(sink.greeting)
         if not sink.greeting.startswith("2"):
             return
@@ -80,6 +95,8 @@ class _Handler(socketserver.StreamRequestHandler):
             verb = line.split(" ", 1)[0].upper()
             arg = line[len(verb):].strip()
             sink.commands.append(line)
+            if done and sink.hangup_on == verb:
+                raise EOFError          # gone without a word
             if verb == "EHLO":
                 helo = arg
                 ext = ["sink.test"]
@@ -169,19 +186,40 @@ class _Handler(socketserver.StreamRequestHandler):
                         raise EOFError
                     data.append(raw[1:] if raw.startswith(b"..") else raw)
                 tx.data = b"".join(data)
-                if sink.data_delay:
-                    time.sleep(sink.data_delay)
+                # a slow or held server: the message counts as received
+                # only when it is answered, as a server commits it first
                 with sink.lock:
-                    sink.messages.append(tx)
-                    n = len(sink.messages)
-                self.send("250 2.0.0 Ok: queued as SINK%d" % n)
+                    sink.held += 1
+                    sink.max_held = max(sink.max_held, sink.held)
+                try:
+                    if sink.hold is not None:
+                        sink.hold.wait(30)
+                    if sink.reply_delay:
+                        time.sleep(sink.reply_delay)
+                finally:
+                    with sink.lock:
+                        sink.held -= 1
+                # committed as the reply goes out (recorded even when the
+                # client is gone by then, as a server keeps what it got)
+                with sink.lock:
+                    n = sink.queued = sink.queued + 1
+                try:
+                    self.send("250 2.0.0 Ok: queued as SINK%d" % n)
+                finally:
+                    with sink.lock:
+                        sink.messages.append(tx)
                 tx = None
+                done += 1
+                if sink.hangup_after_tx:
+                    return
             elif verb == "RSET":
                 tx = None
                 self.send("250 2.0.0 Ok")
             elif verb == "NOOP":
                 self.send("250 2.0.0 Ok")
             elif verb == "QUIT":
+                with sink.lock:
+                    sink.quits += 1
                 self.send("221 2.0.0 Bye")
                 return
             else:
@@ -198,7 +236,8 @@ class SmtpSink:
                  tempfail_first=0, drop_in_data=False, silent=False,
                  cert=None, key=None, auth=None, size=10485760,
                  pipelining=True, greeting="220 sink.test ESMTP",
-                 data_delay=0.0):
+                 hold=None, reply_delay=0, greet_delay=0,
+                 hangup_after_tx=False, hangup_on=None):
         self.rcpt_replies = rcpt_replies or {}
         self.tempfail_first = tempfail_first
         self.drop_in_data = drop_in_data
@@ -208,12 +247,22 @@ class SmtpSink:
         self.size = size
         self.pipelining = pipelining
         self.greeting = greeting
-        self.data_delay = data_delay
         self.spans = []
+        self.hold = hold                # threading.Event, or None
+        self.reply_delay = reply_delay
+        self.greet_delay = greet_delay
+        self.hangup_after_tx = hangup_after_tx
+        self.hangup_on = hangup_on
         self.messages = []
+        self.queued = 0
         self.commands = []
         self.attempts = 0
         self.connections = 0
+        self.active = 0                 # sessions open now
+        self.max_active = 0
+        self.held = 0                   # transactions waiting for their
+        self.max_held = 0               # reply to the end of DATA
+        self.quits = 0
         self.lock = threading.Lock()
         self.server = _Server((host, port), _Handler)
         self.server.sink = self

@@ -90,6 +90,23 @@ def test_relay_two_recipients_one_transaction(mta, sinks):
         ["MAIL", "RCPT", "RCPT", "DATA"]
 
 
+def test_transport_maps_transport_alone(mta, sinks):
+    """A transport_maps value naming only the transport ("smtp") keeps
+    the usual next hop; one naming another transport defers."""
+    sink = sinks()
+    start(mta, sink, transport_maps="inline:{remote.example.org=smtp, "
+          "other.example.org=lmtp}")
+    qid = mta.inject(MESSAGE, [f"bob@{REMOTE}"], sender="ann@example.com")
+    assert sink.wait_messages(1), mta.inst.log()
+    mta.wait_removed(qid)
+    qid = mta.inject(MESSAGE, ["bob@other.example.org"],
+                     sender="ann@example.com")
+    assert mta.inst.wait_log(
+        qid + r": to=<bob@other\.example\.org>, .*status=deferred "
+        r"\(transport_maps: lmtp: only the smtp transport is supported\)")
+    assert len(sink.messages) == 1
+
+
 def test_5xx_bounces_with_dsn_and_sibling_delivered(mta, sinks):
     sink = sinks(rcpt_replies={
         f"nobody@{REMOTE}": "550 5.1.1 <nobody@remote.example.org>: "

@@ -288,7 +288,7 @@ def test_destinations_delivered_in_parallel(mta, dns, sinks):
     sessions are open at once and the whole takes far less than the sum."""
     delay = 2.0
     hosts = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
-    port, group = sinks(hosts, data_delay=delay)
+    port, group = sinks(hosts, reply_delay=delay)
     rcpts = []
     for i, ip in enumerate(hosts, 1):
         dns.add(f"d{i}.test", "MX", (10, f"mx.d{i}.test"))
