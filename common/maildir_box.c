@@ -41,12 +41,20 @@ char *maildir_box_rec_path(const struct maildir_box *box,
 
 struct maildir_rec *maildir_box_find(struct maildir_box *box, uint32_t uid)
 {
-        size_t lo = 0, hi = box->count;
+        size_t lo = 0, hi = box->count, h = box->find_hint;
 
+        /* the same message again, or the next one */
+        for (size_t i = h; i < h + 2 && i < box->count; i++)
+                if (box->msgs[i].uid == uid) {
+                        box->find_hint = i;
+                        return &box->msgs[i];
+                }
         while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;
-                if (box->msgs[mid].uid == uid)
+                if (box->msgs[mid].uid == uid) {
+                        box->find_hint = mid;
                         return &box->msgs[mid];
+                }
                 if (box->msgs[mid].uid < uid)
                         lo = mid + 1;
                 else

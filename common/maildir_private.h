@@ -16,8 +16,11 @@
 /* how often a vanished file makes an operation rescan before giving up */
 #define MAILDIR_RACE_RETRIES    5
 /* a directory changed this recently may change again within the same
- * mtime tick; such a directory is scanned again at the next sync */
+ * mtime tick; such a directory is scanned again at the next sync. The
+ * tick is a second where mtimes have no fraction (as Dovecot assumes),
+ * else the kernel's coarse clock tick (at most 10 ms), with margin. */
 #define MAILDIR_DIRTY_SECS      1
+#define MAILDIR_DIRTY_NSECS     50000000L
 /* tmp/ files untouched this long are left over from a crash */
 #define MAILDIR_TMP_STALE_SECS  (36 * 3600)
 
@@ -84,6 +87,8 @@ struct maildir_box {
 
         struct maildir_rec *msgs;       /* with UIDs, increasing */
         size_t count;
+        size_t find_hint;               /* maildir_box_find()'s last index:
+                                         * look-ups mostly walk in order */
 
         struct maildir_seen *seen;      /* as last reported, increasing */
         size_t seen_count;

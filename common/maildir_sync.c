@@ -73,7 +73,14 @@ static int ts_equal(const struct timespec *a, const struct timespec *b)
 
 static int is_dirty(const struct timespec *mtime)
 {
-        return mtime->tv_sec >= time(NULL) - MAILDIR_DIRTY_SECS;
+        struct timespec now;
+        long long ago;
+
+        if (mtime->tv_nsec == 0 || clock_gettime(CLOCK_REALTIME, &now) < 0)
+                return mtime->tv_sec >= time(NULL) - MAILDIR_DIRTY_SECS;
+        ago = (long long)(now.tv_sec - mtime->tv_sec) * 1000000000LL +
+              (now.tv_nsec - mtime->tv_nsec);
+        return ago < MAILDIR_DIRTY_NSECS;
 }
 
 /* scan_dir - read new/ or cur/ into sc; new/ files are moved to cur/

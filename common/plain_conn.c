@@ -38,8 +38,13 @@ struct plain_conn {
         size_t raw_left;                /* plain_conn_read_bytes() */
         const char *error;              /* CONN_ERROR to report */
         unsigned int paused:1, eof:1, eof_told:1, skipping:1, closing:1,
-                     closed:1, above_low:1, in_cb:1, dead:1, timed_out:1;
+                     closed:1, above_low:1, in_cb:1, dead:1, timed_out:1,
+                     corked:1;
 };
+
+/* replies to one batch of input go out together, in one write(2) when
+ * they fit in this many bytes */
+#define PLAIN_CONN_CORK_MAX     65536
 
 static void update_watch(struct plain_conn *c);
 
@@ -247,14 +252,22 @@ static void on_fd(int fd, int events, void *ctx)
         if (n == 0)
                 c->eof = 1;
         c->in_len += (size_t)n;
+        c->corked = 1;
         if (deliver(c) < 0)
                 return;
+        c->corked = 0;
         /* all of it taken: a connection waiting for its client keeps no
          * read buffer (deliver() hands out nothing that outlives it) */
         if (c->in_off == c->in_len && c->in != NULL) {
                 free(c->in);
                 c->in = NULL;
                 c->in_size = c->in_len = c->in_off = 0;
+        }
+        if (c->wr == NULL && c->out_off < c->out_len) {
+                /* the replies, then what follows a write event */
+                flush(c);
+                after_output(c);
+                return;
         }
         update_watch(c);
 }
@@ -267,7 +280,9 @@ static void update_watch(struct plain_conn *c)
         int want_rd = !c->eof && !c->closing && c->error == NULL &&
                       c->out_len - c->out_off <= c->opts.out_high &&
                       (!c->paused || pending_in <= c->opts.line_max);
-        int want_wr = c->out_off < c->out_len && c->error == NULL;
+        size_t pending_out = c->out_len - c->out_off;
+        int want_wr = pending_out > 0 && c->error == NULL &&
+                      (!c->corked || pending_out >= PLAIN_CONN_CORK_MAX);
 
         if (want_rd && c->rd == NULL)
                 c->rd = loop_fd_new(c->fd, LOOP_READ, on_fd, c);
@@ -355,8 +370,11 @@ int plain_conn_write(struct plain_conn *c, const void *data, size_t len)
         }
         memcpy(c->out + c->out_len, data, len);
         c->out_len += len;
-        if (c->wr == NULL)
-                flush(c);       /* no event: only bytes go out */
+        /* no event: only bytes go out; while input is being answered,
+         * only once enough has gathered */
+        if (c->wr == NULL && (!c->corked ||
+                              c->out_len - c->out_off >= PLAIN_CONN_CORK_MAX))
+                flush(c);
         if (c->out_len - c->out_off > c->opts.out_low)
                 c->above_low = 1;
         if (c->out_len == 0 && c->out_size > 65536) {
