@@ -59,7 +59,8 @@ DEFS     = -D_GNU_SOURCE -DYUBIN_VERSION='"$(VERSION)"' \
 ALL_CFLAGS = -std=c17 $(WARN) $(DEFS) -Icommon $(PKG_CFLAGS) $(SANFLAGS) \
 	     $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(SANFLAGS) -Wl,--as-needed $(LDFLAGS)
-LIBS     = $(PKG_LIBS) -lpthread
+# libunistring ships no pkg-config file
+LIBS     = $(PKG_LIBS) -lunistring -lpthread
 
 # Programs: NAME:DIR. Each links DIR/NAME.c, DIR's modules and common/.
 PROGRAM_DEFS = yubin:master yubinctl:master authd:auth smtpd:smtp qmgr:smtp \

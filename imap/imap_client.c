@@ -81,12 +81,15 @@ void imap_client_enable(struct imap_client *c, unsigned int f)
                 imap_client_send(c, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
                                  (unsigned long long)(hms > 0 ? hms : 1));
         }
+        /* RFC 9051 has no \Recent, even for a mailbox already open */
+        if ((f & IMAP_FEATURE_REV2) != 0 && c->view != NULL)
+                c->view->no_recent = 1;
         c->features |= f;
 }
 
 void imap_client_capability(struct imap_client *c, struct buf *out)
 {
-        buf_puts(out, "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE "
+        buf_puts(out, "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID ENABLE IDLE "
                  "SORT THREAD=REFERENCES THREAD=ORDEREDSUBJECT UNSELECT "
                  "CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED CONDSTORE QRESYNC "
                  "ESEARCH SEARCHRES LIST-STATUS BINARY MOVE SPECIAL-USE "

@@ -52,7 +52,7 @@ struct login_session;
 /* ENABLEd or implied features */
 #define IMAP_FEATURE_CONDSTORE  (1u << 0)
 #define IMAP_FEATURE_QRESYNC    (1u << 1)
-#define IMAP_FEATURE_REV2       (1u << 2)
+#define IMAP_FEATURE_REV2       (1u << 2)       /* ENABLE IMAP4rev2 */
 
 enum imap_reply {
         IMAP_REPLY_NONE,
@@ -194,14 +194,20 @@ const char *imap_cmd_internal_error(struct imap_client *c, const char *detail,
 
 /* ---- helpers shared by the command modules (imap_cmd.c) ---- */
 
-/* imap_cmd_mailbox_arg - the UTF-8 folder name of a mailbox argument
- * (modified UTF-7 on the wire); a new string, or NULL with a BAD/NO set
- * on cmd */
-char *imap_cmd_mailbox_arg(struct imap_cmd *cmd, const struct imap_arg *a);
+/* imap_cmd_mailbox_arg - the UTF-8 folder name of a mailbox argument,
+ * sent in modified UTF-7, or in UTF-8 once IMAP4rev2 is enabled (then
+ * put into NFC, imap_mbname.h); a new string, or NULL with a BAD/NO set
+ * on cmd. sent_r (may be NULL) gets a copy of the argument as sent when
+ * NFC changed it (the OLDNAME of RFC 9051 6.3.9.7), else NULL; free it
+ * with free(). */
+char *imap_cmd_mailbox_arg(struct imap_client *c, struct imap_cmd *cmd,
+                           const struct imap_arg *a, char **sent_r);
 /* imap_cmd_write_mailbox - append a UTF-8 folder name as the client
- * sees it: modified UTF-7, quoted or literal as needed */
-void imap_cmd_write_mailbox(struct buf *out, const char *name);
-/* imap_cmd_write_astring - append s quoted (or as a literal) */
+ * sees it: modified UTF-7, or UTF-8 after ENABLE IMAP4rev2; an atom,
+ * quoted or literal as needed */
+void imap_cmd_write_mailbox(struct imap_client *c, struct buf *out,
+                            const char *name);
+/* imap_cmd_write_quoted - append s quoted (or as a literal) */
 void imap_cmd_write_quoted(struct buf *out, const char *s, size_t len);
 
 /* imap_cmd_flags - the flags of a flag list (APPEND, STORE): n

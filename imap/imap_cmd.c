@@ -1,9 +1,10 @@
 /* imap_cmd.c - the IMAP command table, replies, and the small commands
  * Used by: the imap session (imap_client.c dispatches from the table;
  * every imap_cmd_*.c uses the reply and mailbox-name helpers). Holds
- * CAPABILITY, NOOP, CHECK, LOGOUT, ID (RFC 2971), ENABLE (RFC 5161),
- * NAMESPACE (RFC 2342) and QUOTA (RFC 9208). Maps a struct status to a
- * tagged NO once, per STYLE.md's table. Parses client arguments. */
+ * CAPABILITY, NOOP, CHECK, LOGOUT, ID (RFC 2971), ENABLE (RFC 5161:
+ * CONDSTORE, QRESYNC and IMAP4rev2, RFC 9051 appendix A), NAMESPACE (RFC
+ * 2342) and QUOTA (RFC 9208). Maps a struct status to a tagged NO once,
+ * per STYLE.md's table. Parses client arguments. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,11 +13,11 @@
 
 #include "cfg.h"
 #include "imap_client.h"
+#include "imap_mbname.h"
 #include "keywords.h"
 #include "log.h"
 #include "login_session.h"
 #include "mem.h"
-#include "mutf7.h"
 
 /* The commands of the authenticated and selected states, RFC 9051
  * section 6 and the extensions. */
@@ -144,41 +145,39 @@ void imap_cmd_fail(struct imap_client *c, struct imap_cmd *cmd,
 
 /* ---- mailbox names ---- */
 
-char *imap_cmd_mailbox_arg(struct imap_cmd *cmd, const struct imap_arg *a)
+char *imap_cmd_mailbox_arg(struct imap_client *c, struct imap_cmd *cmd,
+                           const struct imap_arg *a, char **sent_r)
 {
         const char *s = imap_arg_astring(a);
+        int utf8 = imap_client_feature(c, IMAP_FEATURE_REV2);
+        const char *error;
         struct status st;
-        struct buf utf8;
-        char *name;
+        struct buf name;
+        char *norm;
 
+        if (sent_r != NULL)
+                *sent_r = NULL;
         if (s == NULL) {
                 imap_cmd_bad(cmd, "Error in IMAP command %s: Invalid "
                              "arguments.", cmd->name);
                 return NULL;
         }
-        buf_init(&utf8, 0);
-        if (mutf7_decode(s, &utf8) < 0) {
-                buf_release(&utf8);
-                imap_cmd_no(cmd, "Mailbox name is not valid mUTF-7");
+        buf_init(&name, 0);
+        if (imap_mbname_decode(s, utf8, &name, &error) < 0) {
+                buf_release(&name);
+                imap_cmd_no(cmd, "%s", error);
                 return NULL;
         }
-        name = maildir_name_normalize(buf_cstr(&utf8), &st);
-        buf_release(&utf8);
-        if (name == NULL)
+        norm = maildir_name_normalize(buf_cstr(&name), &st);
+        /* RFC 9051 5.1: the name was not in NFC; 6.3.9.7 tells how the
+         * client learns what became of it */
+        if (norm != NULL && sent_r != NULL && utf8 &&
+            strcmp(buf_cstr(&name), s) != 0)
+                *sent_r = xstrdup(s);
+        buf_release(&name);
+        if (norm == NULL)
                 imap_cmd_no(cmd, "[CANNOT] Invalid mailbox name");
-        return name;
-}
-
-static int is_astring_atom(const char *s, size_t len)
-{
-        if (len == 0 || strcasecmp(s, "NIL") == 0)
-                return 0;
-        for (size_t i = 0; i < len; i++) {
-                unsigned char ch = (unsigned char)s[i];
-                if (ch <= 0x20 || ch >= 0x7f || strchr("(){%*\"\\", ch))
-                        return 0;
-        }
-        return 1;
+        return norm;
 }
 
 void imap_cmd_write_quoted(struct buf *out, const char *s, size_t len)
@@ -200,18 +199,10 @@ void imap_cmd_write_quoted(struct buf *out, const char *s, size_t len)
         buf_putc(out, '"');
 }
 
-void imap_cmd_write_mailbox(struct buf *out, const char *name)
+void imap_cmd_write_mailbox(struct imap_client *c, struct buf *out,
+                            const char *name)
 {
-        struct buf m;
-
-        buf_init(&m, 0);
-        if (mutf7_encode(name, &m) < 0)
-                buf_puts(&m, name);
-        if (is_astring_atom(buf_cstr(&m), m.len))
-                buf_append(out, m.data, m.len);
-        else
-                imap_cmd_write_quoted(out, buf_cstr(&m), m.len);
-        buf_release(&m);
+        imap_mbname_write(out, name, imap_client_feature(c, IMAP_FEATURE_REV2));
 }
 
 int imap_cmd_flags(struct imap_cmd *cmd, const struct imap_arg *args,
@@ -334,6 +325,7 @@ void imap_cmd_enable(struct imap_client *c, struct imap_cmd *cmd)
                 unsigned int feature;
         } known[] = {
                 { "CONDSTORE", IMAP_FEATURE_CONDSTORE },
+                { "IMAP4rev2", IMAP_FEATURE_REV2 },
                 { "QRESYNC", IMAP_FEATURE_QRESYNC },
         };
         struct buf b;
@@ -416,7 +408,8 @@ void imap_cmd_getquotaroot(struct imap_client *c, struct imap_cmd *cmd)
                              "Invalid arguments.");
                 return;
         }
-        if ((name = imap_cmd_mailbox_arg(cmd, &cmd->args[0])) == NULL)
+        if ((name = imap_cmd_mailbox_arg(c, cmd, &cmd->args[0],
+                                         NULL)) == NULL)
                 return;
         if ((r = maildir_folder_exists(c->md, name, &st)) <= 0) {
                 if (r == 0)
@@ -432,7 +425,7 @@ void imap_cmd_getquotaroot(struct imap_client *c, struct imap_cmd *cmd)
         }
         buf_init(&b, 0);
         buf_puts(&b, "* QUOTAROOT ");
-        imap_cmd_write_mailbox(&b, name);
+        imap_cmd_write_mailbox(c, &b, name);
         if (r > 0)
                 buf_puts(&b, " \"" QUOTA_ROOT "\"");
         buf_puts(&b, "\r\n");

@@ -54,7 +54,7 @@ void imap_cmd_append(struct imap_client *c, struct imap_cmd *cmd)
         buf_init(&enc, 0);
         if (cmd->argc < 2)
                 goto bad;
-        if ((name = imap_cmd_mailbox_arg(cmd, a)) == NULL)
+        if ((name = imap_cmd_mailbox_arg(c, cmd, a, NULL)) == NULL)
                 return;
         a++;
         if (a->type == IMAP_ARG_LIST) {

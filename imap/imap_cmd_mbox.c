@@ -3,7 +3,9 @@
  * also serve LIST-STATUS (imap_list.h). RFC 9051 6.3.4-6.3.8 and 6.3.11,
  * with STATUS=SIZE (RFC 8438), HIGHESTMODSEQ (RFC 7162) and APPENDLIMIT
  * (RFC 7889). Renaming INBOX moves its messages into the new folder and
- * leaves INBOX empty, as RFC 9051 says. Parses client arguments. */
+ * leaves INBOX empty, as RFC 9051 says. An IMAP4rev2 name the server
+ * composed into NFC is told back in a LIST with OLDNAME (RFC 9051
+ * 6.3.9.7). Parses client arguments. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -14,15 +16,19 @@
 #include "log.h"
 #include "mem.h"
 
-/* one_mailbox - the single mailbox argument of a command, or NULL */
-static char *one_mailbox(struct imap_cmd *cmd)
+/* one_mailbox - the single mailbox argument of a command, or NULL;
+ * sent_r as imap_cmd_mailbox_arg() */
+static char *one_mailbox(struct imap_client *c, struct imap_cmd *cmd,
+                         char **sent_r)
 {
+        if (sent_r != NULL)
+                *sent_r = NULL;
         if (cmd->argc != 1) {
                 imap_cmd_bad(cmd, "Error in IMAP command %s: Invalid "
                              "arguments.", cmd->name);
                 return NULL;
         }
-        return imap_cmd_mailbox_arg(cmd, &cmd->args[0]);
+        return imap_cmd_mailbox_arg(c, cmd, &cmd->args[0], sent_r);
 }
 
 void imap_cmd_create(struct imap_client *c, struct imap_cmd *cmd)
@@ -31,7 +37,7 @@ void imap_cmd_create(struct imap_client *c, struct imap_cmd *cmd)
                           NULL;
         struct imap_arg trimmed;
         struct status st;
-        char *name;
+        char *name, *sent = NULL;
         int r;
 
         /* RFC 9051 6.3.4: a trailing separator only says the name will
@@ -40,26 +46,31 @@ void imap_cmd_create(struct imap_client *c, struct imap_cmd *cmd)
             raw[strlen(raw) - 1] == MAILDIR_SEP) {
                 trimmed = cmd->args[0];
                 trimmed.str = xstrndup(raw, strlen(raw) - 1);
-                name = imap_cmd_mailbox_arg(cmd, &trimmed);
+                name = imap_cmd_mailbox_arg(c, cmd, &trimmed, &sent);
                 free(trimmed.str);
         } else {
-                name = one_mailbox(cmd);
+                name = one_mailbox(c, cmd, &sent);
         }
         if (name == NULL)
                 return;
         if (strcmp(name, "INBOX") == 0) {
                 imap_cmd_no(cmd, "[ALREADYEXISTS] Mailbox already exists");
-                free(name);
-                return;
+                goto out;
         }
         r = maildir_folder_create(c->md, name, &st);
-        if (r < 0)
+        if (r < 0) {
                 imap_cmd_fail(c, cmd, &st, name);
-        else if (r == 0)
+        } else if (r == 0) {
                 imap_cmd_no(cmd, "[ALREADYEXISTS] Mailbox already exists");
-        else
+        } else {
+                /* RFC 9051 6.3.4: the NFC name made of the one sent */
+                if (sent != NULL)
+                        imap_list_tell(c, name, sent);
                 imap_cmd_ok(cmd, "Create completed.");
+        }
+out:
         free(name);
+        free(sent);
 }
 
 /* under - 1 if name is folder or below it */
@@ -74,15 +85,15 @@ static int under(const char *name, const char *folder)
 void imap_cmd_delete(struct imap_client *c, struct imap_cmd *cmd)
 {
         struct status st;
-        char *name = one_mailbox(cmd);
+        char *sent;
+        char *name = one_mailbox(c, cmd, &sent);
         int r;
 
         if (name == NULL)
                 return;
         if (strcmp(name, "INBOX") == 0) {
                 imap_cmd_no(cmd, "[CANNOT] INBOX can't be deleted.");
-                free(name);
-                return;
+                goto out;
         }
         /* deleting the selected folder unselects it first */
         if (c->view != NULL && strcmp(c->view->name, name) == 0) {
@@ -90,14 +101,20 @@ void imap_cmd_delete(struct imap_client *c, struct imap_cmd *cmd)
                 c->saved_valid = 0;
         }
         r = maildir_folder_delete(c->md, name, &st);
-        if (r < 0)
+        if (r < 0) {
                 imap_cmd_fail(c, cmd, &st, name);
-        else if (r == 0)
+        } else if (r == 0) {
                 imap_cmd_no(cmd, "[NONEXISTENT] Mailbox doesn't exist: %s",
                             name);
-        else
+        } else {
+                /* RFC 9051 6.3.5: \NonExistent, under its normal name */
+                if (sent != NULL)
+                        imap_list_tell(c, name, sent);
                 imap_cmd_ok(cmd, "Delete completed.");
+        }
+out:
         free(name);
+        free(sent);
 }
 
 /* rename_inbox - move every INBOX message into the new folder */
@@ -129,10 +146,21 @@ out:
         return ret;
 }
 
+/* renamed - the OK, after RFC 9051 6.3.6's LIST when either name was
+ * normalized: the new name, with the old one as the client sent it */
+static void renamed(struct imap_client *c, struct imap_cmd *cmd,
+                    const char *from, const char *to, const char *from_sent,
+                    const char *to_sent)
+{
+        if (from_sent != NULL || to_sent != NULL)
+                imap_list_tell(c, to, from_sent != NULL ? from_sent : from);
+        imap_cmd_ok(cmd, "Rename completed.");
+}
+
 void imap_cmd_rename(struct imap_client *c, struct imap_cmd *cmd)
 {
         struct status st;
-        char *from, *to;
+        char *from, *to, *from_sent = NULL, *to_sent = NULL;
         int r;
 
         if (cmd->argc != 2) {
@@ -140,10 +168,13 @@ void imap_cmd_rename(struct imap_client *c, struct imap_cmd *cmd)
                              "arguments.");
                 return;
         }
-        if ((from = imap_cmd_mailbox_arg(cmd, &cmd->args[0])) == NULL)
+        if ((from = imap_cmd_mailbox_arg(c, cmd, &cmd->args[0],
+                                         &from_sent)) == NULL)
                 return;
-        if ((to = imap_cmd_mailbox_arg(cmd, &cmd->args[1])) == NULL) {
+        if ((to = imap_cmd_mailbox_arg(c, cmd, &cmd->args[1],
+                                       &to_sent)) == NULL) {
                 free(from);
+                free(from_sent);
                 return;
         }
         r = maildir_folder_exists(c->md, to, &st);
@@ -160,7 +191,7 @@ void imap_cmd_rename(struct imap_client *c, struct imap_cmd *cmd)
                 if (rename_inbox(c, to, &st) < 0)
                         imap_cmd_fail(c, cmd, &st, to);
                 else
-                        imap_cmd_ok(cmd, "Rename completed.");
+                        renamed(c, cmd, from, to, from_sent, to_sent);
                 goto out;
         }
         if (c->view != NULL && under(c->view->name, from)) {
@@ -174,16 +205,18 @@ void imap_cmd_rename(struct imap_client *c, struct imap_cmd *cmd)
                 imap_cmd_no(cmd, "[NONEXISTENT] Mailbox doesn't exist: %s",
                             from);
         else
-                imap_cmd_ok(cmd, "Rename completed.");
+                renamed(c, cmd, from, to, from_sent, to_sent);
 out:
         free(from);
         free(to);
+        free(from_sent);
+        free(to_sent);
 }
 
 static void subscribe(struct imap_client *c, struct imap_cmd *cmd, int on)
 {
         struct status st;
-        char *name = one_mailbox(cmd);
+        char *name = one_mailbox(c, cmd, NULL);
 
         if (name == NULL)
                 return;
@@ -291,7 +324,7 @@ int imap_status_write(struct imap_client *c, const char *name,
                 }
         }
         buf_puts(out, "* STATUS ");
-        imap_cmd_write_mailbox(out, name);
+        imap_cmd_write_mailbox(c, out, name);
         buf_puts(out, " (");
         size_t mark = out->len;
 #define ITEM(flag, fmt, val) \
@@ -336,7 +369,8 @@ void imap_cmd_status(struct imap_client *c, struct imap_cmd *cmd)
                              "arguments.");
                 return;
         }
-        if ((name = imap_cmd_mailbox_arg(cmd, &cmd->args[0])) == NULL)
+        if ((name = imap_cmd_mailbox_arg(c, cmd, &cmd->args[0],
+                                         NULL)) == NULL)
                 return;
         if (items & IMAP_STATUS_HIGHESTMODSEQ)
                 imap_client_enable(c, IMAP_FEATURE_CONDSTORE);

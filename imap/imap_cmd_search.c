@@ -3,7 +3,8 @@
  * (imap_sort.c, imap_thread.c) run their search keys through
  * imap_cmd_search_run(). RFC 9051 6.4.4, ESEARCH (RFC 4731: RETURN MIN,
  * MAX, ALL, COUNT), SEARCHRES (RFC 5182: SAVE and "$"), MODSEQ (RFC 7162
- * 3.1.5). Parses client arguments. */
+ * 3.1.5). After ENABLE IMAP4rev2 every SEARCH is answered with ESEARCH.
+ * Parses client arguments. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -187,6 +188,11 @@ void imap_cmd_search(struct imap_client *c, struct imap_cmd *cmd)
                 }
                 esearch = 1;
                 a += 2;
+        } else if (imap_client_feature(c, IMAP_FEATURE_REV2)) {
+                /* RFC 9051 6.4.4: no RETURN is RETURN (ALL), answered
+                 * with ESEARCH */
+                ret = RET_ALL;
+                esearch = 1;
         }
         if (imap_arg_is_atom(a, "CHARSET")) {
                 if ((charset = imap_arg_astring(&a[1])) == NULL) {

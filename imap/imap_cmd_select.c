@@ -2,11 +2,14 @@
  * Used by: the imap session's command table (imap_cmd.c). RFC 9051
  * 6.3.2/6.3.3 and 6.4.2/6.4.3, UNSELECT (RFC 3691), UID EXPUNGE (RFC
  * 4315), SELECT's CONDSTORE and QRESYNC parameters (RFC 7162 3.1.8,
- * 3.2.5). Parses client arguments. */
+ * 3.2.5). After ENABLE IMAP4rev2, SELECT and EXAMINE also send the
+ * mailbox's LIST and, when they close another, CLOSED; no RECENT or
+ * UNSEEN. Parses client arguments. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "imap_client.h"
+#include "imap_list.h"
 #include "imap_view.h"
 #include "log.h"
 #include "mem.h"
@@ -134,7 +137,7 @@ static void select_open(struct imap_client *c, struct imap_cmd *cmd,
 {
         struct qresync q;
         struct status st;
-        char *name;
+        char *name, *sent = NULL;
         struct imap_view *v;
 
         memset(&q, 0, sizeof(q));
@@ -147,13 +150,15 @@ static void select_open(struct imap_client *c, struct imap_cmd *cmd,
         }
         if (cmd->argc == 2 && parse_params(c, cmd, &cmd->args[1], &q) < 0)
                 goto out;
-        if ((name = imap_cmd_mailbox_arg(cmd, &cmd->args[0])) == NULL)
+        if ((name = imap_cmd_mailbox_arg(c, cmd, &cmd->args[0],
+                                         &sent)) == NULL)
                 goto out;
         if (c->view != NULL) {
                 imap_view_close(&c->view);
-                /* RFC 7162 3.2.11; sent with CONDSTORE too, as
-                 * Dovecot does */
-                if (imap_client_feature(c, IMAP_FEATURE_CONDSTORE))
+                /* RFC 7162 3.2.11 and RFC 9051 6.3.2; sent with
+                 * CONDSTORE too, as Dovecot does */
+                if (imap_client_feature(c, IMAP_FEATURE_CONDSTORE |
+                                        IMAP_FEATURE_REV2))
                         imap_client_send(c, "* OK [CLOSED] Previous mailbox "
                                          "closed.\r\n");
         }
@@ -183,6 +188,10 @@ static void select_open(struct imap_client *c, struct imap_cmd *cmd,
                          "* OK [UIDNEXT %u] Predicted next UID\r\n",
                          maildir_box_uidvalidity(v->box),
                          maildir_box_uidnext(v->box));
+        /* RFC 9051 6.3.2: the mailbox's LIST, with OLDNAME when the
+         * name was normalized */
+        if (imap_client_feature(c, IMAP_FEATURE_REV2))
+                imap_list_tell(c, v->name, sent);
         /* RFC 7162: a mod-sequence is positive, even in an empty box */
         uint64_t hms = maildir_box_highestmodseq(v->box);
         imap_client_send(c, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
@@ -192,6 +201,7 @@ static void select_open(struct imap_client *c, struct imap_cmd *cmd,
         imap_cmd_ok(cmd, "[%s] %s completed", readonly ? "READ-ONLY" :
                     "READ-WRITE", readonly ? "Examine" : "Select");
 out:
+        free(sent);
         imap_seqset_release(&q.known);
 }
 

@@ -152,7 +152,9 @@ void imap_cmd_store(struct imap_client *c, struct imap_cmd *cmd)
                         if (maildir_msg_modseq(v->box, uid, &modseq) <= 0 ||
                             modseq == 0)
                                 continue;
-                        if (cmd->uid)
+                        /* RFC 9051 7.5.2: IMAP4rev2 wants UID here */
+                        if (cmd->uid ||
+                            imap_client_feature(c, IMAP_FEATURE_REV2))
                                 imap_client_send(c, "* %u FETCH (UID %u "
                                                  "MODSEQ (%llu))\r\n",
                                                  changed[i] + 1, uid,
@@ -200,7 +202,8 @@ static void copy(struct imap_client *c, struct imap_cmd *cmd, int move)
                              "arguments.", cmd->name);
                 return;
         }
-        if ((name = imap_cmd_mailbox_arg(cmd, &cmd->args[1])) == NULL ||
+        if ((name = imap_cmd_mailbox_arg(c, cmd, &cmd->args[1],
+                                         NULL)) == NULL ||
             imap_view_resolve(c, cmd, set, cmd->uid, &idx, &n) < 0)
                 goto out;
         if (move && v->readonly) {

@@ -1,9 +1,11 @@
 /* imap_list.c - LIST (RFC 9051 6.3.9, LIST-EXTENDED RFC 5258, LIST-STATUS
  * RFC 5819, SPECIAL-USE RFC 6154), LSUB, and the special-use folders
- * Used by: the imap session (imap_list.h). Names are UTF-8 inside and
- * modified UTF-7 on the wire; '.' separates levels. Every listed folder
- * carries \HasChildren or \HasNoChildren (CHILDREN, RFC 3348) and its
- * special-use attribute. Parses client arguments. */
+ * Used by: the imap session (imap_list.h). Names are UTF-8 inside; on
+ * the wire modified UTF-7, or UTF-8 after ENABLE IMAP4rev2 (imap_mbname.h);
+ * '.' separates levels. Every listed folder carries \HasChildren or
+ * \HasNoChildren (CHILDREN, RFC 3348) and its special-use attribute; the
+ * LIST another command owes (SELECT in IMAP4rev2, OLDNAME for a name the
+ * server composed) is built the same way. Parses client arguments. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -11,9 +13,9 @@
 #include "cfg.h"
 #include "imap_client.h"
 #include "imap_list.h"
+#include "imap_mbname.h"
 #include "log.h"
 #include "mem.h"
-#include "mutf7.h"
 
 #define SEL_SUBSCRIBED          (1u << 0)
 #define SEL_REMOTE              (1u << 1)
@@ -166,6 +168,7 @@ struct list_req {
         int extended, lsub;
         char **patterns;
         size_t npatterns;
+        const char *oldname;    /* the OLDNAME extended data item */
 };
 
 static int matches(const struct list_req *r, const char *name)
@@ -176,8 +179,9 @@ static int matches(const struct list_req *r, const char *name)
         return 0;
 }
 
-/* pattern_add - reference + pattern, from modified UTF-7 */
-static void pattern_add(struct list_req *r, const char *ref, const char *pat)
+/* pattern_add - reference + pattern, as the client's names are sent */
+static void pattern_add(struct imap_client *c, struct list_req *r,
+                        const char *ref, const char *pat)
 {
         struct buf raw, utf8;
 
@@ -185,10 +189,8 @@ static void pattern_add(struct list_req *r, const char *ref, const char *pat)
         buf_init(&utf8, 0);
         buf_puts(&raw, ref);
         buf_puts(&raw, pat);
-        if (mutf7_decode(buf_cstr(&raw), &utf8) < 0) {
-                buf_reset(&utf8);
-                buf_append(&utf8, raw.data, raw.len);
-        }
+        imap_mbname_pattern(buf_cstr(&raw),
+                            imap_client_feature(c, IMAP_FEATURE_REV2), &utf8);
         r->patterns = xrealloc(r->patterns, (r->npatterns + 1) *
                                sizeof(*r->patterns));
         r->patterns[r->npatterns++] = buf_steal(&utf8);
@@ -203,9 +205,14 @@ static void send_line(struct imap_client *c, const struct list_req *r,
 
         buf_init(&b, 0);
         buf_printf(&b, "* %s (%s) \".\" ", r->lsub ? "LSUB" : "LIST", attrs);
-        imap_cmd_write_mailbox(&b, name);
+        imap_cmd_write_mailbox(c, &b, name);
         if (childinfo != NULL)
                 buf_printf(&b, " (\"CHILDINFO\" (\"%s\"))", childinfo);
+        if (r->oldname != NULL) {
+                buf_puts(&b, " (\"OLDNAME\" (");
+                imap_cmd_write_mailbox(c, &b, r->oldname);
+                buf_puts(&b, "))");
+        }
         buf_puts(&b, "\r\n");
         imap_client_send_buf(c, &b);
         buf_release(&b);
@@ -352,6 +359,30 @@ static void list_run(struct imap_client *c, struct imap_cmd *cmd,
         imap_cmd_ok(cmd, "%s completed.", r->lsub ? "Lsub" : "List");
 }
 
+void imap_list_tell(struct imap_client *c, const char *name,
+                    const char *oldname)
+{
+        struct maildir_folder *folders = NULL;
+        size_t nfolders = 0;
+        unsigned int flags = MAILDIR_LIST_NONEXISTENT;
+        struct list_req r;
+        struct status st;
+
+        if (maildir_folder_list(c->md, &folders, &nfolders, &st) < 0) {
+                log_warn("imap(%s): list: %s", c->user, st.text);
+                maildir_folder_list_free(&folders, nfolders);
+                nfolders = 0;
+        }
+        for (size_t i = 0; i < nfolders; i++)
+                if (strcmp(folders[i].name, name) == 0)
+                        flags = folders[i].flags;
+        maildir_folder_list_free(&folders, nfolders);
+        memset(&r, 0, sizeof(r));
+        r.extended = 1;
+        r.oldname = oldname;
+        list_one(c, &r, name, flags, 0, NULL);
+}
+
 static int parse_selection(const struct imap_arg *list, unsigned int *sel_r)
 {
         for (size_t i = 0; i < list->len; i++) {
@@ -421,7 +452,7 @@ static void list_cmd(struct imap_client *c, struct imap_cmd *cmd, int lsub)
                         const char *p = imap_arg_astring(&a->list[i]);
                         if (p == NULL || strlen(p) > LIST_PATTERN_MAX)
                                 goto bad;
-                        pattern_add(&r, ref, p);
+                        pattern_add(c, &r, ref, p);
                 }
         } else {
                 const char *p = imap_arg_astring(a);
@@ -430,7 +461,7 @@ static void list_cmd(struct imap_client *c, struct imap_cmd *cmd, int lsub)
                 if (*p == '\0' && !lsub)
                         root = 1;
                 else
-                        pattern_add(&r, ref, p);
+                        pattern_add(c, &r, ref, p);
         }
         a++;
         if (!lsub && imap_arg_is_atom(a, "RETURN") &&

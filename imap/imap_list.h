@@ -40,6 +40,13 @@ const char *imap_list_special_use(struct imap_client *c, const char *name);
 /* imap_list_autocreate - create (and subscribe) the special-use folders
  * as mailbox_auto says; trouble is logged */
 void imap_list_autocreate(struct imap_client *c);
+/* imap_list_tell - an untagged LIST for one folder (UTF-8 name) with
+ * the attributes LIST shows, \NonExistent when there is no such folder,
+ * and ("OLDNAME" (oldname)) when oldname is not NULL: what RFC 9051
+ * 6.3.2 asks of SELECT and EXAMINE, and 6.3.9.7 of a command whose
+ * mailbox name the server normalized */
+void imap_list_tell(struct imap_client *c, const char *name,
+                    const char *oldname);
 /* imap_list_match - 1 if the UTF-8 name matches pattern (RFC 9051 6.3.9:
  * '*' matches anything, '%' anything but the separator; "INBOX" in any
  * case), else 0 */

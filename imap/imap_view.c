@@ -150,6 +150,7 @@ int imap_view_open(struct imap_client *c, const char *name, int readonly,
         v->keywords_told = keyword_count(v);
         v->exists_told = v->count;
         v->recent_told = v->recent_count;
+        v->no_recent = imap_client_feature(c, IMAP_FEATURE_REV2);
         *v_r = v;
         return 0;
 }
@@ -188,7 +189,7 @@ void imap_view_write_flags(const struct imap_view *v, struct buf *out,
                 buf_puts(out, system_flags[i].name);
                 first = 0;
         }
-        if (imap_view_is_recent(v, uid)) {
+        if (!v->no_recent && imap_view_is_recent(v, uid)) {
                 if (!first)
                         buf_putc(out, ' ');
                 buf_puts(out, "\\Recent");
@@ -254,7 +255,9 @@ void imap_view_send_fetch_flags(struct imap_client *c, size_t i, int uid)
                 return;
         buf_init(&b, 0);
         buf_printf(&b, "* %zu FETCH (", i + 1);
-        if (uid || imap_client_feature(c, IMAP_FEATURE_QRESYNC))
+        /* RFC 9051 7.5.2: an IMAP4rev2 unsolicited FETCH has UID */
+        if (uid || imap_client_feature(c, IMAP_FEATURE_QRESYNC |
+                                       IMAP_FEATURE_REV2))
                 buf_printf(&b, "UID %u ", v->uids[i]);
         buf_puts(&b, "FLAGS ");
         imap_view_write_flags(v, &b, v->uids[i], info.flags, info.keywords);

@@ -32,6 +32,7 @@ struct imap_view {
         unsigned int keywords_told;     /* keyword letters in FLAGS */
         size_t exists_told;             /* count in the last EXISTS */
         size_t recent_told;             /* count in the last RECENT */
+        int no_recent;                  /* IMAP4rev2: no \Recent flag */
         int broken;                     /* UIDVALIDITY changed */
 };
 
@@ -44,8 +45,9 @@ void imap_view_close(struct imap_view **vp);
 
 /* imap_view_sync - pick up what others changed and tell the client:
  * EXPUNGE (or VANISHED with QRESYNC) only when expunge is set, then
- * EXISTS and RECENT, FLAGS when new keywords appeared, and FETCH FLAGS
- * for changed messages (with UID when uid is set or QRESYNC is on) */
+ * EXISTS and RECENT (not in IMAP4rev2), FLAGS when new keywords
+ * appeared, and FETCH FLAGS for changed messages (with UID when uid is
+ * set or QRESYNC or IMAP4rev2 is on) */
 void imap_view_sync(struct imap_client *c, int expunge, int uid);
 
 /* imap_view_find - the 0-based index of uid in the view, or -1 */

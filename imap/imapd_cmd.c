@@ -63,8 +63,8 @@ static void client_free(void *ctx)
 static void capabilities(struct login_client *lc, const char *mechs,
                          struct buf *out)
 {
-        buf_puts(out, "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE "
-                 "LITERAL+");
+        buf_puts(out, "IMAP4rev1 IMAP4rev2 SASL-IR LOGIN-REFERRALS ID ENABLE "
+                 "IDLE LITERAL+");
         if (login_client_tls_available(lc))
                 buf_puts(out, " STARTTLS");
         if (!login_client_plaintext_ok(lc))

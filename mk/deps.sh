@@ -7,7 +7,7 @@ set -u
 
 build="gcc make pkg-config libssl-dev libsasl2-dev libsasl2-modules
 	libsqlite3-dev libpam0g-dev libcrypt-dev libevent-dev libc-ares-dev
-	zlib1g-dev libpcre2-dev"
+	zlib1g-dev libpcre2-dev libunistring-dev"
 test="libcmocka-dev python3-pytest openssl clang fail2ban fetchmail swaks
 	pflogsumm
 	dovecot-pop3d"
@@ -29,7 +29,8 @@ esac
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	# not Debian: trust pkg-config for the libraries and say what we wanted
 	if pkg-config --exists libevent libevent_openssl openssl libsasl2 \
-		sqlite3 libcares zlib libcrypt pam libpcre2-8; then
+		sqlite3 libcares zlib libcrypt pam libpcre2-8 &&
+		[ -f /usr/include/uninorm.h ]; then
 		exit 0
 	fi
 	echo "deps.sh: missing libraries; Debian names: $want" >&2

@@ -5,14 +5,16 @@
  * once), so resumption at every boundary is exercised. Every literal is
  * accepted up to a bound and refused above it, as the session does; every
  * complete command's arguments then go through the sequence-set, FETCH
- * attribute and SEARCH key parsers, and mailbox names through modified
- * UTF-7 decoding. */
+ * attribute and SEARCH key parsers, and mailbox names through both
+ * revisions' decoders (modified UTF-7; UTF-8 into NFC) and back out. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "imap_fetch.h"
+#include "imap_mbname.h"
 #include "imap_parser.h"
 #include "imap_search.h"
 #include "imap_seqset.h"
@@ -26,6 +28,7 @@ static void visit_args(const struct imap_arg *a, unsigned int depth)
 {
         struct imap_seqset set;
         struct buf out;
+        const char *error;
         int dollar;
 
         imap_seqset_init(&set);
@@ -39,6 +42,14 @@ static void visit_args(const struct imap_arg *a, unsigned int depth)
                         }
                         buf_reset(&out);
                         (void)mutf7_decode(s, &out);
+                        buf_reset(&out);
+                        if (imap_mbname_decode(s, 1, &out, &error) == 0) {
+                                char *name = buf_steal(&out);
+                                imap_mbname_write(&out, name, 0);
+                                buf_reset(&out);
+                                imap_mbname_write(&out, name, 1);
+                                free(name);
+                        }
                 }
                 if (a->type == IMAP_ARG_LIST && depth < 8)
                         visit_args(a->list, depth + 1);
