@@ -81,7 +81,7 @@ void imap_cmd_store(struct imap_client *c, struct imap_cmd *cmd)
         size_t n = 0, nchanged = 0;
         const char *set = imap_arg_atom(&cmd->args[0]);
         struct status st;
-        int failed = 0, gone = 0;
+        int failed = 0;
 
         memset(&r, 0, sizeof(r));
         imap_seqset_init(&modified);
@@ -104,10 +104,9 @@ void imap_cmd_store(struct imap_client *c, struct imap_cmd *cmd)
                 struct maildir_msg_info info;
                 uint64_t modseq;
 
-                if (maildir_msg_info(v->box, uid, &info) <= 0) {
-                        gone = 1;
+                /* expunged by another session: nothing to keep */
+                if (maildir_msg_info(v->box, uid, &info) <= 0)
                         continue;
-                }
                 if (r.unchangedsince != UINT64_MAX &&
                     maildir_msg_modseq(v->box, uid, &modseq) > 0 &&
                     modseq > r.unchangedsince) {
@@ -121,10 +120,8 @@ void imap_cmd_store(struct imap_client *c, struct imap_cmd *cmd)
                         failed = 1;
                         break;
                 }
-                if (ret == 0) {
-                        gone = 1;
+                if (ret == 0)
                         continue;
-                }
                 if ((r.flags & MAILDIR_FLAG_DELETED) &&
                     r.op != MAILDIR_STORE_REMOVE &&
                     (info.flags & MAILDIR_FLAG_DELETED) == 0)
@@ -173,10 +170,9 @@ void imap_cmd_store(struct imap_client *c, struct imap_cmd *cmd)
                 imap_cmd_ok(cmd, "[MODIFIED %s] Conditional store failed.",
                             buf_cstr(&b));
                 buf_release(&b);
-        } else if (gone && !cmd->uid) {
-                imap_cmd_no(cmd, "[EXPUNGEISSUED] Some of the messages no "
-                            "longer exist.");
         } else {
+                /* one another session expunged kept no flags: still OK,
+                 * and its EXPUNGE follows (RFC 2180 4.2.1) */
                 imap_cmd_ok(cmd, "Store completed.");
         }
 out:

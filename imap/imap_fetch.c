@@ -559,8 +559,8 @@ static void reply(struct imap_client *c, struct imap_cmd *cmd,
                                                     "some messages", text,
                                                     sizeof(text)));
         } else if (f->gone && !cmd->uid) {
-                imap_cmd_no(cmd, "[EXPUNGEISSUED] Some messages were also "
-                            "expunged.");
+                imap_cmd_no(cmd, "[EXPUNGEISSUED] Some of the requested "
+                            "messages no longer exist.");
         } else {
                 imap_cmd_ok(cmd, "Fetch completed.");
         }

@@ -631,6 +631,13 @@ def test_two_sessions_see_each_others_changes(etc, maildir):
         ok(c1.cmd("e", "EXPUNGE"), "e")
         lines = ok(c2.cmd("d", "FETCH 1:* (UID)"), "d")
         assert not any("EXPUNGE" in l for l in lines), lines
+        # a STORE on the message gone meanwhile is OK (RFC 2180 4.2.1);
+        # a FETCH of its body is NO [EXPUNGEISSUED]
+        lines = c2.cmd("d2", "STORE 1:2 +FLAGS (\\Seen)")
+        assert lines[-1].startswith("d2 OK"), lines
+        assert "* 2 FETCH (FLAGS (\\Flagged \\Seen))" in lines, lines
+        lines = c2.cmd("d3", "FETCH 1 BODY.PEEK[]")
+        assert lines[-1].startswith("d3 NO [EXPUNGEISSUED]"), lines
         lines = c2.cmd("e", "NOOP")
         assert "* 1 EXPUNGE" in lines, lines
         lines = ok(c2.cmd("f", "FETCH 1 (UID)"), "f")
