@@ -36,7 +36,8 @@ void smtp_auth_after_ehlo(struct smtp_session *s)
                 return;
         }
         if (!tls && s->ext.starttls && smtp_srv.tls != NULL &&
-            smtp_srv.tls_level >= SMTP_TLS_MAY && !s->tls_tried) {
+            smtp_srv.tls_level >= SMTP_TLS_MAY && !s->tls_tried &&
+            !s->no_starttls) {
                 s->tls_tried = 1;
                 s->state = S_STARTTLS;
                 smtp_session_send(s, smtp_srv.starttls_ms, "STARTTLS");

@@ -544,6 +544,20 @@ static void on_event(struct conn *c, enum conn_event ev,
                         status_set(&st, STATUS_TEMP, "TLS handshake with "
                                    "%s[%s] failed: %s", s->addr->host,
                                    s->addr->ip, why);
+                        /* opportunistic TLS, as Postfix: once more in
+                         * plaintext (not for a kept connection, whose
+                         * address is not in the job's list) */
+                        if (smtp_srv.tls_level == SMTP_TLS_MAY &&
+                            !s->reused && s->job->cur > 0) {
+                                log_info("%s: %s; trying again without TLS",
+                                         s->job->id, st.text);
+                                s->last = st;
+                                conn_free(&s->conn);
+                                s->job->cur--;
+                                s->plain_retry = 1;
+                                next_addr(s);
+                                break;
+                        }
                         smtp_session_fail_addr(s, &st);
                         break;
                 }
@@ -599,6 +613,8 @@ static void next_addr(struct smtp_session *s)
                 return;
         }
         s->addr = &job->addrs[job->cur++];
+        s->no_starttls = s->plain_retry;
+        s->plain_retry = 0;
         snprintf(s->relay, sizeof(s->relay), "%s[%s]:%d", s->addr->host,
                  s->addr->ip, s->addr->port);
         s->uses = 1;

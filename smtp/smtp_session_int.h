@@ -47,6 +47,10 @@ struct smtp_session {
         size_t *cmd_off;
         size_t accepted;
         int mail_failed, aborting, in_trans, tls_tried, helo_tried;
+        int plain_retry;                /* at level may, the TLS handshake
+                                         * failed: the same address again,
+                                         * without STARTTLS */
+        int no_starttls;                /* this connection is that retry */
         size_t sessions;                /* servers that greeted us */
         struct status last;             /* why the last address failed */
         struct loop_timer *kick;        /* ends the job from the loop */

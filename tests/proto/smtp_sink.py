@@ -10,7 +10,8 @@ PLAIN against a fixed user and password, a SIZE limit, no PIPELINING.
 For the connection tests it counts connections, sessions open at once
 (max_active), transactions waiting for the reply to their end of DATA at
 once (max_held) and QUITs, records when each connection came and went
-(spans, time.monotonic()), can hold every session before its reply to
+(spans, time.monotonic()), can break every TLS handshake after its 220
+to STARTTLS (tls_broken), can hold every session before its reply to
 the end of DATA until a gate opens (hold), answer it after a delay
 (reply_delay), greet after a delay (greet_delay), hang up after each
 transaction (hangup_after_tx) or on a command of a connection's later
@@ -116,6 +117,10 @@ class _Handler(socketserver.StreamRequestHandler):
                 self.send("250 sink.test")
             elif verb == "STARTTLS" and sink.cert and not tls:
                 self.send("220 2.0.0 ready")
+                if sink.tls_broken:
+                    # no TLS server after all: the handshake fails
+                    self.send("this is not TLS")
+                    return
                 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
                 ctx.load_cert_chain(sink.cert, sink.key)
                 self.request = ctx.wrap_socket(self.request,
@@ -236,7 +241,7 @@ class SmtpSink:
                  tempfail_first=0, drop_in_data=False, silent=False,
                  cert=None, key=None, auth=None, size=10485760,
                  pipelining=True, greeting="220 sink.test ESMTP",
-                 hold=None, reply_delay=0, greet_delay=0,
+                 hold=None, reply_delay=0, greet_delay=0, tls_broken=False,
                  hangup_after_tx=False, hangup_on=None):
         self.rcpt_replies = rcpt_replies or {}
         self.tempfail_first = tempfail_first
@@ -248,6 +253,7 @@ class SmtpSink:
         self.pipelining = pipelining
         self.greeting = greeting
         self.spans = []
+        self.tls_broken = tls_broken
         self.hold = hold                # threading.Event, or None
         self.reply_delay = reply_delay
         self.greet_delay = greet_delay

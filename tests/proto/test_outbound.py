@@ -90,6 +90,36 @@ def test_relay_two_recipients_one_transaction(mta, sinks):
         ["MAIL", "RCPT", "RCPT", "DATA"]
 
 
+def test_tls_may_falls_back_to_plaintext_verify_does_not(mta, sinks):
+    """smtp_tls_security_level = may: a failed TLS handshake is tried
+    again in plaintext on a new connection, as Postfix does; verify
+    defers a server whose certificate it cannot verify."""
+    cert, key = make_cert(mta.base)
+    sink = sinks(cert=cert, key=key, tls_broken=True)
+    start(mta, sink, smtp_tls_security_level="may")
+    qid = mta.inject(MESSAGE, [f"bob@{REMOTE}"], sender="ann@example.com")
+    assert sink.wait_messages(1), mta.inst.log()
+    mta.wait_removed(qid)
+    assert not sink.messages[0].tls
+    assert sink.commands.count("STARTTLS") == 1
+    assert mta.inst.wait_log(qid + r": TLS handshake with 127\.0\.0\.1"
+                             r"\[127\.0\.0\.1\] failed: .*; trying again "
+                             r"without TLS")
+    mta.inst.stop()
+
+    good = sinks(cert=cert, key=key)
+    mta.inst.set(relayhost=f"[127.0.0.1]:{good.port}",
+                 smtp_tls_security_level="verify")
+    mta.inst.write()
+    mta.inst.start()
+    assert mta.inst.wait_log(r"smtp\[\d+\]: ready", 10), mta.inst.log()
+    qid = mta.inject(MESSAGE, [f"bob@{REMOTE}"], sender="ann@example.com")
+    assert mta.inst.wait_log(
+        qid + r": to=<bob@remote\.example\.org>, .*dsn=4\.7\.5, "
+        r"status=deferred \(Server certificate not verified")
+    assert not good.messages
+
+
 def test_transport_maps_transport_alone(mta, sinks):
     """A transport_maps value naming only the transport ("smtp") keeps
     the usual next hop; one naming another transport defers."""
