@@ -98,6 +98,15 @@ def proc_uid(pid):
     raise AssertionError(f"no Uid line for pid {pid}")
 
 
+def proc_comm(pid):
+    """The command name of pid, or "" when it has just ended."""
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
 def children_of(pid):
     """Direct children of pid, from /proc."""
     kids = []

@@ -16,7 +16,8 @@ import time
 
 import pytest
 
-from conftest import HELPERS, IS_ROOT, MAIL_OWNER, children_of, wait_for
+from conftest import (HELPERS, IS_ROOT, MAIL_OWNER, children_of, proc_comm,
+                      wait_for)
 
 TOOL = os.path.join(HELPERS, "authc_tool")
 PLAIN_ANN = "AGFubkBleGFtcGxlLmNvbQBzZWNyZXQ="      # \0ann@example.com\0secret
@@ -79,9 +80,8 @@ def fields(line):
 
 def authd_pid(inst):
     for pid in children_of(inst.pid):
-        with open(f"/proc/{pid}/comm") as f:
-            if f.read().strip() == "authd":
-                return pid
+        if proc_comm(pid) == "authd":
+            return pid
     return None
 
 

@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from conftest import HELPERS, IS_ROOT, children_of, pid_alive, proc_uid, wait_for
+from conftest import (HELPERS, IS_ROOT, children_of, pid_alive,
+                      proc_comm, proc_uid, wait_for)
 from pop3_helpers import (PASSWORD, VMAIL_UID, Pop, Pop3Instance, login_pid,
                           module_instance, msg)
 
@@ -47,7 +48,7 @@ def test_session_runs_as_the_mailbox_owner(pop, mail_owner_uid):
     with open(f"/proc/{pid}/comm") as f:
         assert f.read().strip() == "pop3"
     front = [p for p in children_of(pop.inst.pid)
-             if open(f"/proc/{p}/comm").read().strip() == "pop3d"]
+             if proc_comm(p) == "pop3d"]
     assert front and proc_uid(front[0])[:3] == [mail_owner_uid] * 3
     if IS_ROOT:
         assert VMAIL_UID != mail_owner_uid

@@ -215,8 +215,8 @@ def test_all_forms(mta, sinks):
     for q in qids:
         mta.wait_removed(q)
     # delete ALL: nothing of it is delivered
+    sink.tempfail_first = 100   # before the mail can reach the sink
     more = [inject(mta, [f"v{i}@{REMOTE}"]) for i in range(2)]
-    sink.tempfail_first = 100
     for q in more:
         deferred(mta, q)
     r = ok(ctl(mta, "delete", "ALL"))
