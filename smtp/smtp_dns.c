@@ -22,8 +22,6 @@
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <errno.h>
-#include <ifaddrs.h>
-#include <netdb.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,13 +31,12 @@
 
 #include "cfg.h"
 #include "dns.h"
-#include "inet_list.h"
+#include "host_addrs.h"
 #include "log.h"
 #include "loop.h"
 #include "mem.h"
 #include "smtp.h"
 
-#define OWN_MAX                 64      /* this host's addresses kept */
 #define NOT_FOUND_TEXT          "Host or domain name not found. Name " \
                                 "service error for name=%s type=%s: "
 
@@ -80,91 +77,8 @@ struct smtp_dns {
 static struct {
         int v4, v6, v6_first;
         const char *myhostname;
-        struct inet_list_net own[OWN_MAX];
-        size_t nown;
+        struct host_addrs *own;         /* this host's addresses */
 } sd;
-
-/* --- this host --- */
-
-static void own_add(const char *ip)
-{
-        if (sd.nown < OWN_MAX &&
-            inet_list_addr_parse(ip, &sd.own[sd.nown]) == 0)
-                sd.nown++;
-}
-
-static void own_sockaddr(const struct sockaddr *sa)
-{
-        char text[INET6_ADDRSTRLEN];
-        const void *a;
-
-        if (sa == NULL || (sa->sa_family != AF_INET &&
-                           sa->sa_family != AF_INET6))
-                return;
-        a = sa->sa_family == AF_INET ?
-            (const void *)&((const struct sockaddr_in *)sa)->sin_addr :
-            (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
-        if (inet_ntop(sa->sa_family, a, text, sizeof(text)) != NULL)
-                own_add(text);
-}
-
-/* own_param - the addresses an inet_interfaces-style parameter names
- * (names are looked up once, at start, as smtpd does) */
-static void own_param(struct cfg *cfg, const char *param)
-{
-        size_t count = 0;
-        char **items = cfg_get_list(cfg, param, &count);
-
-        for (size_t i = 0; i < count; i++) {
-                char *item = items[i];
-                size_t n = strlen(item);
-                struct addrinfo hints, *res = NULL;
-
-                if (strcasecmp(item, "all") == 0) {
-                        struct ifaddrs *ifa = NULL;
-
-                        if (getifaddrs(&ifa) == 0)
-                                for (struct ifaddrs *p = ifa; p != NULL;
-                                     p = p->ifa_next)
-                                        own_sockaddr(p->ifa_addr);
-                        freeifaddrs(ifa);
-                        continue;
-                }
-                if (strcasecmp(item, "loopback-only") == 0) {
-                        own_add("127.0.0.1");
-                        own_add("::1");
-                        continue;
-                }
-                if (n > 2 && item[0] == '[' && item[n - 1] == ']') {
-                        item[n - 1] = '\0';
-                        item++;
-                }
-                memset(&hints, 0, sizeof(hints));
-                hints.ai_socktype = SOCK_STREAM;
-                if (getaddrinfo(item, NULL, &hints, &res) != 0) {
-                        log_warn("%s: cannot find the addresses of \"%s\"",
-                                 param, item);
-                        continue;
-                }
-                for (struct addrinfo *a = res; a != NULL; a = a->ai_next)
-                        own_sockaddr(a->ai_addr);
-                freeaddrinfo(res);
-        }
-        cfg_list_free(&items);
-}
-
-/* is_self - ip is one of this host's addresses */
-static int is_self(const char *ip)
-{
-        struct inet_list_net a;
-
-        if (inet_list_addr_parse(ip, &a) < 0)
-                return 0;
-        for (size_t i = 0; i < sd.nown; i++)
-                if (inet_list_net_match(&sd.own[i], &a) == 1)
-                        return 1;
-        return 0;
-}
 
 int smtp_dns_init(struct cfg *cfg, struct status *st)
 {
@@ -193,9 +107,8 @@ int smtp_dns_init(struct cfg *cfg, struct status *st)
                 sd.v4 = 1;
         sd.v6_first = strcasecmp(pref, "ipv6") == 0;
         sd.myhostname = cfg_get(cfg, "myhostname");
-        sd.nown = 0;
-        own_param(cfg, "inet_interfaces");
-        own_param(cfg, "proxy_interfaces");
+        host_addrs_free(&sd.own);
+        sd.own = host_addrs_open(cfg);
         return dns_open(cfg_get(cfg, "dns_servers"),
                         cfg_get_time(cfg, "dns_timeout") * 1000,
                         &smtp_srv.dns, st);
@@ -204,6 +117,7 @@ int smtp_dns_init(struct cfg *cfg, struct status *st)
 void smtp_dns_shutdown(void)
 {
         dns_free(&smtp_srv.dns);
+        host_addrs_free(&sd.own);
 }
 
 /* --- one look-up --- */
@@ -373,7 +287,7 @@ static int self_pref(const struct smtp_dns *l)
                         return h->pref;
                 for (int f = V4; f <= V6; f++)
                         for (size_t k = 0; k < h->q[f].nips; k++)
-                                if (is_self(h->q[f].ips[k]))
+                                if (host_addrs_match(sd.own, h->q[f].ips[k]))
                                         return h->pref;
         }
         return -1;

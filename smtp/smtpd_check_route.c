@@ -17,7 +17,6 @@
  * input. */
 #include <arpa/inet.h>
 #include <ifaddrs.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +26,7 @@
 #include "addr.h"
 #include "cfg.h"
 #include "domain_list.h"
+#include "host_addrs.h"
 #include "log.h"
 #include "mem.h"
 #include "smtpd_check_int.h"
@@ -40,98 +40,8 @@ struct smtpd_route {
         int percent_hack, swap_bangpath, dequoted, null_domain;
         int numeric_domain, dot_mydomain;
         char *myhostname, *mydomain, *empty_addr;
-        char **own;             /* this host's addresses, normalized */
-        size_t own_count;
+        struct host_addrs *own; /* this host's addresses */
 };
-
-/* normalize - an address as inet_ntop writes it (IPv4-mapped as IPv4);
- * 0, or -1 when text is no address */
-static int normalize(const char *text, char *out, size_t size)
-{
-        unsigned char a[16];
-
-        if (inet_pton(AF_INET, text, a) == 1)
-                return inet_ntop(AF_INET, a, out, (socklen_t)size) ? 0 : -1;
-        if (inet_pton(AF_INET6, text, a) != 1)
-                return -1;
-        if (memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0)
-                return inet_ntop(AF_INET, a + 12, out, (socklen_t)size) ?
-                       0 : -1;
-        return inet_ntop(AF_INET6, a, out, (socklen_t)size) ? 0 : -1;
-}
-
-static void own_add(struct smtpd_route *r, const char *ip)
-{
-        char n[INET6_ADDRSTRLEN];
-
-        if (normalize(ip, n, sizeof(n)) < 0)
-                return;
-        for (size_t i = 0; i < r->own_count; i++)
-                if (strcmp(r->own[i], n) == 0)
-                        return;
-        r->own = xrealloc(r->own, (r->own_count + 1) * sizeof(char *));
-        r->own[r->own_count++] = xstrdup(n);
-}
-
-static void own_sockaddr(struct smtpd_route *r, const struct sockaddr *sa)
-{
-        char text[INET6_ADDRSTRLEN];
-        const void *a;
-
-        if (sa == NULL || (sa->sa_family != AF_INET &&
-                           sa->sa_family != AF_INET6))
-                return;
-        a = sa->sa_family == AF_INET ?
-            (const void *)&((const struct sockaddr_in *)sa)->sin_addr :
-            (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
-        if (inet_ntop(sa->sa_family, a, text, sizeof(text)) != NULL)
-                own_add(r, text);
-}
-
-/* own_param - the addresses an inet_interfaces-style parameter names
- * (names are looked up once, at start) */
-static void own_param(struct smtpd_route *r, struct cfg *cfg,
-                      const char *param)
-{
-        size_t count = 0;
-        char **items = cfg_get_list(cfg, param, &count);
-
-        for (size_t i = 0; i < count; i++) {
-                char *item = items[i];
-                size_t n = strlen(item);
-                struct addrinfo hints, *res = NULL;
-
-                if (strcasecmp(item, "all") == 0) {
-                        struct ifaddrs *ifa = NULL;
-
-                        if (getifaddrs(&ifa) == 0)
-                                for (struct ifaddrs *p = ifa; p; p = p->ifa_next)
-                                        own_sockaddr(r, p->ifa_addr);
-                        freeifaddrs(ifa);
-                        continue;
-                }
-                if (strcasecmp(item, "loopback-only") == 0) {
-                        own_add(r, "127.0.0.1");
-                        own_add(r, "::1");
-                        continue;
-                }
-                if (n > 2 && item[0] == '[' && item[n - 1] == ']') {
-                        item[n - 1] = '\0';
-                        item++;
-                }
-                memset(&hints, 0, sizeof(hints));
-                hints.ai_socktype = SOCK_STREAM;
-                if (getaddrinfo(item, NULL, &hints, &res) != 0) {
-                        log_warn("%s: cannot find the addresses of \"%s\"",
-                                 param, item);
-                        continue;
-                }
-                for (struct addrinfo *a = res; a != NULL; a = a->ai_next)
-                        own_sockaddr(r, a->ai_addr);
-                freeaddrinfo(res);
-        }
-        cfg_list_free(&items);
-}
 
 struct smtpd_route *smtpd_route_open(struct smtpd_server *srv,
                                      struct status *st)
@@ -149,8 +59,7 @@ struct smtpd_route *smtpd_route_open(struct smtpd_server *srv,
         r->myhostname = xstrdup(cfg_get(cfg, "myhostname"));
         r->mydomain = xstrdup(cfg_get(cfg, "mydomain"));
         r->empty_addr = xstrdup(cfg_get(cfg, "empty_address_recipient"));
-        own_param(r, cfg, "inet_interfaces");
-        own_param(r, cfg, "proxy_interfaces");
+        r->own = host_addrs_open(cfg);
         return r;
 }
 
@@ -160,9 +69,7 @@ void smtpd_route_free(struct smtpd_route **rp)
 
         if (r == NULL)
                 return;
-        for (size_t i = 0; i < r->own_count; i++)
-                free(r->own[i]);
-        free(r->own);
+        host_addrs_free(&r->own);
         free(r->myhostname);
         free(r->mydomain);
         free(r->empty_addr);
@@ -177,14 +84,7 @@ char *smtpd_route_local_name(const struct smtpd_route *r)
 
 int smtpd_route_own_addr(const struct smtpd_route *r, const char *ip)
 {
-        char n[INET6_ADDRSTRLEN];
-
-        if (normalize(ip, n, sizeof(n)) < 0)
-                return 0;
-        for (size_t i = 0; i < r->own_count; i++)
-                if (strcmp(r->own[i], n) == 0)
-                        return 1;
-        return 0;
+        return host_addrs_match(r->own, ip);
 }
 
 /* literal_own - "[1.2.3.4]" or "[IPv6:...]" naming this host */
