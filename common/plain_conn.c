@@ -354,7 +354,11 @@ int plain_conn_write(struct plain_conn *c, const void *data, size_t len)
         if (len == 0)
                 return 0;
         if (c->out_size - c->out_len < len) {
-                if (c->out_off > 0) {
+                /* move what is unsent to the front only when that frees
+                 * at least as much as it moves: else every small reply
+                 * behind a slow reader would move the whole buffer */
+                if (c->out_off > 0 &&
+                    c->out_off >= c->out_len - c->out_off) {
                         memmove(c->out, c->out + c->out_off,
                                 c->out_len - c->out_off);
                         c->out_len -= c->out_off;
