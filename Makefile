@@ -59,8 +59,10 @@ DEFS     = -D_GNU_SOURCE -DYUBIN_VERSION='"$(VERSION)"' \
 ALL_CFLAGS = -std=c17 $(WARN) $(DEFS) -Icommon $(PKG_CFLAGS) $(SANFLAGS) \
 	     $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(SANFLAGS) -Wl,--as-needed $(LDFLAGS)
-# libunistring ships no pkg-config file
-LIBS     = $(PKG_LIBS) -lunistring -lpthread
+# libunistring ships no pkg-config file; linked statically, only what
+# the IMAP session uses comes in, without a shared library's relocated
+# pages in every session process
+LIBS     = $(PKG_LIBS) -Wl,-Bstatic -lunistring -Wl,-Bdynamic -lpthread
 
 # Programs: NAME:DIR. Each links DIR/NAME.c, DIR's modules and common/.
 PROGRAM_DEFS = yubin:master yubinctl:master authd:auth smtpd:smtp qmgr:smtp \
