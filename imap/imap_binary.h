@@ -20,9 +20,10 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "mime_recode.h"
 
 /* base64 lines are this long, as RFC 2045 6.8 allows at most */
-#define IMAP_BINARY_LINE        76
+#define IMAP_BINARY_LINE        MIME_RECODE_LINE
 
 /* imap_binary_encode - make data[0..len) (borrowed) storable: 0 when it
  * holds no NUL (store it as it is; out untouched), 1 with the message to

@@ -256,12 +256,25 @@ void smtp_ext_release(struct smtp_ext *ext);
 
 /* smtp_content.c */
 struct smtp_content {
-        const char *data;               /* borrowed: the queue file's */
+        const char *data;               /* borrowed: the queue file's, or
+                                         * own's */
         size_t len, off;
         int bol;                        /* at the start of a line */
         int ended;                      /* "." sent */
+        struct buf own;                 /* a 7-bit copy, when made */
 };
+/* smtp_content_init - start sending data[0..len) (borrowed); an earlier
+ * 7-bit copy must have been released */
 void smtp_content_init(struct smtp_content *c, const char *data, size_t len);
+/* smtp_content_downgrade - for a server without 8BITMIME (RFC 6152):
+ * each MIME part with 8-bit bytes in its body (encoded 8bit, binary or
+ * not at all) is sent quoted-printable instead, as Postfix converts it;
+ * 1 when c now sends such a copy, 0 when there was nothing to convert
+ * (8-bit headers or a message without MIME go as they are, as with
+ * Postfix). Call right after smtp_content_init(). */
+int smtp_content_downgrade(struct smtp_content *c);
+/* smtp_content_release - free the 7-bit copy, if any */
+void smtp_content_release(struct smtp_content *c);
 /* smtp_content_next - append up to about max bytes of the message as
  * DATA carries it (CR LF line ends, dot-stuffed, ending with CR LF . CR
  * LF) to out; 1 when more follows, 0 after the end */

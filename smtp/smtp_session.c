@@ -369,10 +369,17 @@ static void on_trans_reply(struct smtp_session *s)
                                 const char *d = queue_file_content(
                                         s->job->qf, &len);
 
+                                const char *body = queue_file_attr(
+                                        s->job->qf, "body");
+
                                 add_cmd(s, E_DOT, 0, "%s", "");
                                 s->sent = s->nexpect;
                                 s->state = S_BODY;
+                                smtp_content_release(&s->content);
                                 smtp_content_init(&s->content, d, len);
+                                if (!s->ext.eightbit && body != NULL &&
+                                    strcasecmp(body, "8BITMIME") == 0)
+                                        smtp_content_downgrade(&s->content);
                                 send_body(s);
                                 return;
                         }
@@ -690,6 +697,7 @@ void smtp_session_free(struct smtp_session **sp)
         conn_free(&s->conn);
         loop_timer_free(&s->kick);
         reset(s);
+        smtp_content_release(&s->content);
         smtp_reply_release(&s->reply);
         buf_release(&s->cmds);
         free(s);

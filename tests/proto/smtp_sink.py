@@ -10,7 +10,8 @@ PLAIN against a fixed user and password, a SIZE limit, no PIPELINING.
 For the connection tests it counts connections, sessions open at once
 (max_active), transactions waiting for the reply to their end of DATA at
 once (max_held) and QUITs, records when each connection came and went
-(spans, time.monotonic()), can break every TLS handshake after its 220
+(spans, time.monotonic()), can leave 8BITMIME out of its EHLO reply
+(eightbitmime=False), can break every TLS handshake after its 220
 to STARTTLS (tls_broken), can hold every session before its reply to
 the end of DATA until a gate opens (hold), answer it after a delay
 (reply_delay), greet after a delay (greet_delay), hang up after each
@@ -104,7 +105,8 @@ class _Handler(socketserver.StreamRequestHandler):
                 if sink.pipelining:
                     ext.append("PIPELINING")
                 ext.append("SIZE %d" % sink.size)
-                ext.append("8BITMIME")
+                if sink.eightbitmime:
+                    ext.append("8BITMIME")
                 if sink.cert and not tls:
                     ext.append("STARTTLS")
                 if sink.auth_user and (tls or not sink.cert):
@@ -242,6 +244,7 @@ class SmtpSink:
                  cert=None, key=None, auth=None, size=10485760,
                  pipelining=True, greeting="220 sink.test ESMTP",
                  hold=None, reply_delay=0, greet_delay=0, tls_broken=False,
+                 eightbitmime=True,
                  hangup_after_tx=False, hangup_on=None):
         self.rcpt_replies = rcpt_replies or {}
         self.tempfail_first = tempfail_first
@@ -254,6 +257,7 @@ class SmtpSink:
         self.greeting = greeting
         self.spans = []
         self.tls_broken = tls_broken
+        self.eightbitmime = eightbitmime
         self.hold = hold                # threading.Event, or None
         self.reply_delay = reply_delay
         self.greet_delay = greet_delay

@@ -120,6 +120,49 @@ def test_tls_may_falls_back_to_plaintext_verify_does_not(mta, sinks):
     assert not good.messages
 
 
+EIGHT_BIT = ("From: Ann <ann@example.com>\n"
+             "To: bob@remote.example.org\n"
+             "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\n"
+             "MIME-Version: 1.0\n"
+             "Content-Type: multipart/mixed; boundary=\"b1\"\n"
+             "\n"
+             "--b1\n"
+             "Content-Type: text/plain; charset=utf-8\n"
+             "Content-Transfer-Encoding: 8bit\n"
+             "\n"
+             "Grüße aus Köln, 1 = 1.\n"
+             "--b1\n"
+             "Content-Type: text/plain; charset=us-ascii\n"
+             "\n"
+             "plain ascii\n"
+             "--b1--\n").encode()
+
+
+def test_8bit_mime_downgraded_for_a_server_without_8bitmime(mta, sinks):
+    """BODY=8BITMIME mail to a server that does not offer 8BITMIME: the
+    8-bit part goes quoted-printable (RFC 6152), the rest as it was; a
+    server that offers it gets the message unchanged."""
+    old = sinks(eightbitmime=False)
+    new = sinks()
+    start(mta, old, transport_maps="inline:{{new.example.org="
+          f"smtp:[127.0.0.1]:{new.port}}}}}")
+    qid = mta.inject(EIGHT_BIT, [f"bob@{REMOTE}", "bob@new.example.org"],
+                     sender="ann@example.com", attrs=["body=8BITMIME"])
+    assert old.wait_messages(1) and new.wait_messages(1), mta.inst.log()
+    mta.wait_removed(qid)
+    sent = old.messages[0]
+    assert "BODY=8BITMIME" not in sent.mail_params
+    assert max(sent.data) < 0x80, sent.data
+    assert b"Content-Transfer-Encoding: quoted-printable\r\n\r\n" \
+        b"Gr=C3=BC=C3=9Fe aus K=C3=B6ln, 1 =3D 1.\r\n--b1\r\n" in sent.data
+    assert b"charset=us-ascii\r\n\r\nplain ascii\r\n" in sent.data
+    # the 8-bit field is gone, not doubled
+    assert sent.data.count(b"Content-Transfer-Encoding") == 1
+    tx = new.messages[0]
+    assert "BODY=8BITMIME" in tx.mail_params
+    assert tx.data == wire(EIGHT_BIT)
+
+
 def test_transport_maps_transport_alone(mta, sinks):
     """A transport_maps value naming only the transport ("smtp") keeps
     the usual next hop; one naming another transport defers."""
