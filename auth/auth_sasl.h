@@ -37,11 +37,6 @@ struct auth_sasl_policy {
 int auth_sasl_policy_load(struct cfg *c, struct auth_sasl_policy *p_r,
                           struct status *st);
 void auth_sasl_policy_release(struct auth_sasl_policy *p);
-/* auth_sasl_sec_flags - Cyrus SASL_SEC_* flags for Postfix's option words
- * (noanonymous, noplaintext, noactive, nodictionary, mutual_auth,
- * forward_secrecy); 0, or -1 with st naming an unknown word */
-int auth_sasl_sec_flags(char **words, size_t count, unsigned *flags_r,
-                        struct status *st);
 /* auth_sasl_flags_for - the SASL_SEC_* flags for a connection to service
  * that is (secured 1) or is not TLS; returns 0 with *flags_r, or -1 when
  * no mechanism may be offered at all (smtpd_tls_auth_only without TLS) */

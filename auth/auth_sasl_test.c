@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "auth_sasl.h"
+#include "smtp_sasl.h"
 #include "cfg.h"
 #include "mem.h"
 
@@ -168,13 +169,13 @@ static void test_sec_flags(void **state)
         struct status st;
         unsigned flags = 0;
 
-        assert_int_equal(auth_sasl_sec_flags(words, 6, &flags, &st), 0);
+        assert_int_equal(smtp_sasl_sec_flags(words, 6, &flags, &st), 0);
         assert_int_equal(flags, SASL_SEC_NOANONYMOUS | SASL_SEC_NOPLAINTEXT |
                          SASL_SEC_NODICTIONARY | SASL_SEC_NOACTIVE |
                          SASL_SEC_MUTUAL_AUTH | SASL_SEC_FORWARD_SECRECY);
-        assert_int_equal(auth_sasl_sec_flags(words, 0, &flags, &st), 0);
+        assert_int_equal(smtp_sasl_sec_flags(words, 0, &flags, &st), 0);
         assert_int_equal(flags, 0);
-        assert_int_equal(auth_sasl_sec_flags(bad, 2, &flags, &st), -1);
+        assert_int_equal(smtp_sasl_sec_flags(bad, 2, &flags, &st), -1);
         assert_non_null(strstr(st.text, "nonsense"));
 }
 

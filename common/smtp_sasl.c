@@ -272,3 +272,38 @@ int smtp_sasl_step(struct smtp_sasl *c, const char *challenge,
                                                                  : 0);
         return 0;
 }
+
+int smtp_sasl_sec_flags(char **words, size_t count, unsigned *flags_r,
+                        struct status *st)
+{
+        static const struct {
+                const char *name;
+                unsigned flag;
+        } opts[] = {
+                { "noanonymous", SASL_SEC_NOANONYMOUS },
+                { "noplaintext", SASL_SEC_NOPLAINTEXT },
+                { "noactive", SASL_SEC_NOACTIVE },
+                { "nodictionary", SASL_SEC_NODICTIONARY },
+                { "mutual_auth", SASL_SEC_MUTUAL_AUTH },
+                { "forward_secrecy", SASL_SEC_FORWARD_SECRECY },
+        };
+        unsigned flags = 0;
+
+        for (size_t i = 0; i < count; i++) {
+                size_t j;
+
+                for (j = 0; j < sizeof(opts) / sizeof(opts[0]); j++)
+                        if (strcasecmp(words[i], opts[j].name) == 0)
+                                break;
+                if (j == sizeof(opts) / sizeof(opts[0]))
+                        return status_set(st, STATUS_CONFIG,
+                                          "unknown SASL security option %s "
+                                          "(known: noanonymous, noplaintext, "
+                                          "noactive, nodictionary, "
+                                          "mutual_auth, forward_secrecy)",
+                                          words[i]);
+                flags |= opts[j].flag;
+        }
+        *flags_r = flags;
+        return 0;
+}

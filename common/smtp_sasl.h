@@ -29,9 +29,16 @@ int smtp_sasl_credentials(const char *value, char **user_r,
 char *smtp_sasl_filter(const char *server_mechs, char **filter,
                          size_t count);
 
+/* smtp_sasl_sec_flags - Cyrus SASL_SEC_* flags for Postfix's option words
+ * (noanonymous, noplaintext, noactive, nodictionary, mutual_auth,
+ * forward_secrecy), for smtp_sasl_new() here and for authd's server
+ * side; 0, or -1 with st naming an unknown word */
+int smtp_sasl_sec_flags(char **words, size_t count, unsigned *flags_r,
+                        struct status *st);
+
 /* smtp_sasl_new - a session for service ("smtp") with the server
  * host (borrowed), as user with password (copied), under Cyrus
- * SASL_SEC_* flags (auth_sasl-style: from smtp_sasl_security_options).
+ * SASL_SEC_* flags (smtp_sasl_sec_flags()).
  * Returns a new session (free with smtp_sasl_free()), or NULL with st
  * (4.3.0). */
 struct smtp_sasl *smtp_sasl_new(const char *service, const char *host,

@@ -23,8 +23,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <sasl/sasl.h>
-
 #include "cfg.h"
 #include "conn.h"
 #include "daemon.h"
@@ -36,6 +34,7 @@
 #include "priv.h"
 #include "smtp.h"
 #include "smtp_proto.h"
+#include "smtp_sasl.h"
 #include "tls.h"
 
 struct smtp_server smtp_srv;
@@ -322,28 +321,17 @@ static void drain(struct daemon *dm, int now)
                 smtp_exit_if_idle();
 }
 
-/* sasl_flags - Cyrus SASL_SEC_* bits for Postfix's option words */
+/* sasl_flags - Cyrus SASL_SEC_* bits of an options parameter; an unknown
+ * word is a configuration error */
 static unsigned sasl_flags(const char *param)
 {
         size_t n;
         char **words = cfg_get_list(smtp_srv.cfg, param, &n);
         unsigned flags = 0;
+        struct status st;
 
-        for (size_t i = 0; i < n; i++) {
-                if (strcasecmp(words[i], "noplaintext") == 0)
-                        flags |= SASL_SEC_NOPLAINTEXT;
-                else if (strcasecmp(words[i], "noactive") == 0)
-                        flags |= SASL_SEC_NOACTIVE;
-                else if (strcasecmp(words[i], "nodictionary") == 0)
-                        flags |= SASL_SEC_NODICTIONARY;
-                else if (strcasecmp(words[i], "noanonymous") == 0)
-                        flags |= SASL_SEC_NOANONYMOUS;
-                else if (strcasecmp(words[i], "mutual_auth") == 0)
-                        flags |= SASL_SEC_MUTUAL_AUTH;
-                else
-                        log_warn("%s: unknown option \"%s\" ignored", param,
-                                 words[i]);
-        }
+        if (smtp_sasl_sec_flags(words, n, &flags, &st) < 0)
+                log_fatal_config("%s: %s", param, st.text);
         cfg_list_free(&words);
         return flags;
 }
