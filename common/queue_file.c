@@ -347,13 +347,41 @@ bad:
         return corrupt(st, qf, "malformed record");
 }
 
+/* map_and_parse - qf->fd is open: map the file and check it; 0, or -1
+ * with st (qf is then the caller's to free) */
+static int map_and_parse(struct queue_file *qf, struct status *st)
+{
+        struct stat sb;
+        size_t good = 0;
+
+        if (fstat(qf->fd, &sb) < 0)
+                return status_set(st, STATUS_LOCAL_IO, "fstat %s: %m",
+                                  qf->path);
+        if (!S_ISREG(sb.st_mode) || sb.st_size == 0)
+                return corrupt(st, qf, S_ISREG(sb.st_mode) ? "empty" :
+                               "not a regular file");
+        qf->map_len = (size_t)sb.st_size;
+        qf->map = mmap(NULL, qf->map_len, PROT_READ, MAP_PRIVATE, qf->fd, 0);
+        if (qf->map == MAP_FAILED) {
+                qf->map = NULL;
+                return status_set(st, STATUS_LOCAL_IO, "mmap %s: %m",
+                                  qf->path);
+        }
+        if (parse(qf, &good, st) < 0)
+                return -1;
+        if (qf->writable && good < qf->map_len &&
+            ftruncate(qf->fd, (off_t)good) < 0)
+                return status_set(st, STATUS_LOCAL_IO, "truncate %s: %m",
+                                  qf->path);
+        qf->end = (off_t)good;
+        return 0;
+}
+
 int queue_file_open(const char *path, int writable, struct queue_file **qf_r,
                     struct status *st)
 {
         struct queue_file *qf = xcalloc(1, sizeof(*qf));
         const char *slash = strrchr(path, '/');
-        struct stat sb;
-        size_t good = 0;
 
         qf->path = xstrdup(path);
         qf->id = xstrdup(slash != NULL ? slash + 1 : path);
@@ -365,35 +393,30 @@ int queue_file_open(const char *path, int writable, struct queue_file **qf_r,
                 status_set(st, STATUS_LOCAL_IO, "open %s: %m", path);
                 goto fail;
         }
-        if (fstat(qf->fd, &sb) < 0) {
-                status_set(st, STATUS_LOCAL_IO, "fstat %s: %m", path);
+        if (map_and_parse(qf, st) < 0)
                 goto fail;
-        }
-        if (!S_ISREG(sb.st_mode) || sb.st_size == 0) {
-                corrupt(st, qf, S_ISREG(sb.st_mode) ? "empty" :
-                        "not a regular file");
-                goto fail;
-        }
-        qf->map_len = (size_t)sb.st_size;
-        qf->map = mmap(NULL, qf->map_len, PROT_READ, MAP_PRIVATE, qf->fd, 0);
-        if (qf->map == MAP_FAILED) {
-                qf->map = NULL;
-                status_set(st, STATUS_LOCAL_IO, "mmap %s: %m", path);
-                goto fail;
-        }
-        if (parse(qf, &good, st) < 0)
-                goto fail;
-        if (writable && good < qf->map_len &&
-            ftruncate(qf->fd, (off_t)good) < 0) {
-                status_set(st, STATUS_LOCAL_IO, "truncate %s: %m", path);
-                goto fail;
-        }
-        qf->end = (off_t)good;
         *qf_r = qf;
         return 0;
 fail:
         queue_file_free(&qf);
         return -1;
+}
+
+int queue_file_open_fd(int fd, const char *id, struct queue_file **qf_r,
+                       struct status *st)
+{
+        struct queue_file *qf = xcalloc(1, sizeof(*qf));
+
+        qf->path = xstrdup(id);
+        qf->id = xstrdup(id);
+        buf_init(&qf->out, 0);
+        qf->fd = fd;
+        if (map_and_parse(qf, st) < 0) {
+                queue_file_free(&qf);
+                return -1;
+        }
+        *qf_r = qf;
+        return 0;
 }
 
 void queue_file_free(struct queue_file **qfp)

@@ -148,6 +148,12 @@ struct queue_file;
  * it meanwhile). The id is the file's base name. */
 int queue_file_open(const char *path, int writable, struct queue_file **qf_r,
                     struct status *st);
+/* queue_file_open_fd - the same, read-only, from fd, a queue file that
+ * someone allowed to open it opened (local's main process, for a delivery
+ * worker that runs as a mailbox owner); id is its queue ID, also its
+ * path in messages. Takes fd: closed by queue_file_free, and on -1. */
+int queue_file_open_fd(int fd, const char *id, struct queue_file **qf_r,
+                       struct status *st);
 /* queue_file_free - close, free *qfp, clear it; accepts NULL */
 void queue_file_free(struct queue_file **qfp);
 

@@ -1,6 +1,7 @@
 /* queue_file_test.c - queue files: write/read round trip, progress records
  * surviving a reopen, torn tails, truncated and corrupt files detected,
- * queue IDs unique, ordered and decodable, directory moves and listing */
+ * opening from a descriptor, queue IDs unique, ordered and decodable,
+ * directory moves and listing */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -280,6 +281,43 @@ static void test_corrupt(void **state)
         remove_queue(dir);
 }
 
+/* test_open_fd - a descriptor opened elsewhere reads as the path does;
+ * the handle owns the descriptor, on failure too */
+static void test_open_fd(void **state)
+{
+        char *dir = make_queue(), id[QUEUE_ID_MAX], *path;
+        struct queue_file *qf = NULL;
+        struct status st;
+        const char *content;
+        size_t len;
+        int fd;
+
+        path = write_msg(dir, "Subject: x\n\nbody\n", 17, 17, id);
+        fd = open(path, O_RDONLY);
+        assert_true(fd >= 0);
+        assert_int_equal(queue_file_open_fd(fd, id, &qf, &st), 0);
+        assert_string_equal(queue_file_id(qf), id);
+        assert_string_equal(queue_file_sender(qf), "ann@example.org");
+        assert_int_equal(queue_file_rcpt_count(qf), 2);
+        assert_string_equal(queue_file_rcpt(qf, 1)->addr,
+                            "quoted local@example.com");
+        content = queue_file_content(qf, &len);
+        assert_int_equal(len, 17);
+        assert_memory_equal(content, "Subject: x\n\nbody\n", 17);
+        queue_file_free(&qf);
+        assert_int_equal(fcntl(fd, F_GETFD), -1);       /* closed */
+        /* a corrupt file: -1, class 5, the descriptor closed */
+        rewrite(path, "YUBINQ 1\nT3:1.0\n", 16);
+        fd = open(path, O_RDONLY);
+        assert_true(fd >= 0);
+        assert_int_equal(queue_file_open_fd(fd, id, &qf, &st), -1);
+        assert_null(qf);
+        assert_int_equal(status_class(&st), 5);
+        assert_int_equal(fcntl(fd, F_GETFD), -1);
+        free(path);
+        remove_queue(dir);
+}
+
 static void test_ids(void **state)
 {
         static const struct {
@@ -392,6 +430,7 @@ int main(void)
                 cmocka_unit_test(test_round_trip),
                 cmocka_unit_test(test_progress),
                 cmocka_unit_test(test_corrupt),
+                cmocka_unit_test(test_open_fd),
                 cmocka_unit_test(test_ids),
                 cmocka_unit_test(test_abandoned),
         };

@@ -7,7 +7,10 @@
  * request line and, when the recipient is a virtual user, looks it up
  * over its one persistent authd connection; then a worker process forked
  * for the request delivers, so a slow command or a stuck NFS home holds
- * up only its own recipient; the worker answers qmgr and exits.
+ * up only its own recipient; the worker answers qmgr and exits. A virtual
+ * user found that way goes instead to a worker kept for its uid:gid
+ * (local_pool.c), which serves request after request as that owner from
+ * descriptors the main process opens and passes.
  * Runs as: root when Yubin runs as root -- it must become each mailbox's
  * owner -- but never writes anything there itself: see local.h. Started
  * by an ordinary user, everything runs as that user. Parses qmgr's
@@ -30,6 +33,7 @@
 #include "cfg.h"
 #include "daemon.h"
 #include "local.h"
+#include "local_pool.h"
 #include "local_proto.h"
 #include "log.h"
 #include "loop.h"
@@ -63,6 +67,7 @@ static uid_t peer_ok_uid;
 static long long config_retry_ms;
 static struct authc *authd;             /* look-ups for the workers */
 static struct pending *pendings;
+static struct local_pool *pool;         /* workers kept for virtual users */
 
 static void on_accept(int fd, int events, void *ctx);
 
@@ -101,6 +106,14 @@ static void on_child(int signo, void *ctx)
         pid_t pid;
 
         while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+                int busy = 1;
+
+                if (pool != NULL && local_pool_reaped(pool, pid, status,
+                                                      &busy)) {
+                        if (busy && workers > 0)
+                                workers--;
+                        continue;
+                }
                 if (workers > 0)
                         workers--;
                 if (WIFSIGNALED(status))
@@ -140,7 +153,8 @@ static void pending_free(struct pending **pp)
         buf_release(&p->line);
         free(p->pre.lookup);
         authc_user_free(&p->pre.user);
-        close(p->fd);
+        if (p->fd >= 0)
+                close(p->fd);
         free(p);
         *pp = NULL;
 }
@@ -149,6 +163,36 @@ static void pending_free(struct pending **pp)
 static void drop(struct pending *p)
 {
         pending_free(&p);
+        if (workers > 0)
+                workers--;
+        watch_listener();
+}
+
+/* child_init_keep - in a new worker: default signals, and none of the main
+ * process's descriptors but keep's request (may be NULL) */
+static void child_init_keep(const struct pending *keep)
+{
+        signal(SIGCHLD, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGUSR1, SIG_DFL);
+        signal(SIGPIPE, SIG_IGN);
+        close(listen_fd);
+        /* the other requests are not this worker's business: a worker
+         * holding one would hide its end from qmgr */
+        for (struct pending *o = pendings; o != NULL; o = o->next)
+                if (o != keep)
+                        close(o->fd);
+        local_pool_close_fds(pool);
+}
+
+static void child_init(void)
+{
+        child_init_keep(NULL);
+}
+
+/* pool_idle - a pooled worker finished a request */
+static void pool_idle(void *ctx)
+{
         if (workers > 0)
                 workers--;
         watch_listener();
@@ -168,20 +212,39 @@ static void spawn(struct pending *p)
                 return;
         }
         if (pid == 0) {
-                signal(SIGCHLD, SIG_DFL);
-                signal(SIGTERM, SIG_DFL);
-                signal(SIGUSR1, SIG_DFL);
-                signal(SIGPIPE, SIG_IGN);
-                close(listen_fd);
-                /* the other requests are not this worker's business */
-                for (struct pending *o = pendings; o != NULL; o = o->next)
-                        if (o != p)
-                                close(o->fd);
+                child_init_keep(p);
                 if (fcntl(p->fd, F_SETFL, 0) < 0)
                         _exit(EX_OSERR);
                 _exit(local_request_serve(&srv, p->fd, &p->line, &p->pre));
         }
         pending_free(&p);
+}
+
+/* dispatch - a virtual user's request goes to a pooled worker when one is
+ * free (or can be started), anything else to a worker forked for it */
+static void dispatch(struct pending *p)
+{
+        struct status st;
+        int qfd, mark_fd;
+
+        if (srv.resolve == NULL || !p->pre.found || p->pre.user == NULL ||
+            local_request_open(&srv, &p->line, &qfd, &mark_fd, &st) < 0) {
+                /* the forked worker reports whatever went wrong */
+                spawn(p);
+                return;
+        }
+        loop_fd_free(&p->watch);
+        loop_timer_stop(p->timer);
+        if (local_pool_send(pool, p->fd, &p->line, &p->pre, qfd,
+                            mark_fd) == 1) {
+                p->fd = -1;     /* the worker's now */
+                pending_free(&p);
+                return;
+        }
+        close(qfd);
+        if (mark_fd >= 0)
+                close(mark_fd);
+        spawn(p);
 }
 
 static void on_lookup(const struct authc_reply *r, void *ctx)
@@ -199,7 +262,7 @@ static void on_lookup(const struct authc_reply *r, void *ctx)
                 free(p->pre.lookup);
                 p->pre.lookup = NULL;
         }
-        spawn(p);
+        dispatch(p);
 }
 
 /* prefetch - look the recipient of p's request up when it is a virtual
@@ -316,6 +379,8 @@ static void drain(struct daemon *dm, int now)
         if (listen_fd >= 0)
                 close(listen_fd);
         listen_fd = -1;
+        /* idle pooled workers exit; busy ones after their answer */
+        local_pool_free(&pool);
         loop_exit();
 }
 
@@ -394,11 +459,14 @@ int main(int argc, char **argv)
         d.drain = drain;
         daemon_watch_signals(&d);
         chld_watch = loop_signal_new(SIGCHLD, on_child, NULL);
+        pool = local_pool_new(&srv, workers_max, child_init, pool_idle,
+                              NULL);
         watch_listener();
         log_info("ready: %s", path);
         free(path);
         loop_run();
 
+        local_pool_free(&pool);
         loop_signal_free(&chld_watch);
         authc_free(&authd);
         resolve_free(&srv.resolve);

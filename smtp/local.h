@@ -66,6 +66,11 @@ struct local_server {
         size_t forward_count;
         int dropped;                    /* this worker became a mailbox's
                                          * owner: no further delivery */
+        int pooled;                     /* a pooled worker (local_pool.c):
+                                         * it runs as pool_uid:pool_gid and
+                                         * writes only their Maildirs */
+        uid_t pool_uid;
+        gid_t pool_gid;
 };
 
 /* A system user, copied out of getpwnam's static storage. */
@@ -121,10 +126,25 @@ struct local_msg {
 /* local_request.c */
 /* local_request_serve - in a worker process: the request line (no LF;
  * modified) came from fd, pre (may be NULL) holds its recipient's record
- * when it is a virtual user; deliver, answer on fd, return the exit code
- * for the worker */
+ * when it is a virtual user; local_request_open, then
+ * local_request_deliver; returns the exit code for the worker */
 int local_request_serve(struct local_server *srv, int fd, struct buf *line,
                         const struct local_prefetch *pre);
+/* local_request_open - open the queue file the request line names
+ * (borrowed, not modified) read-only into *qfd_r, and for appending its
+ * D mark into *mark_r (-1 when that failed: logged, qmgr marks it); both
+ * are new descriptors (O_CLOEXEC), -1 on failure. 0, or -1 with st (the
+ * line is malformed, or the file could not be opened). */
+int local_request_open(struct local_server *srv, const struct buf *line,
+                       int *qfd_r, int *mark_r, struct status *st);
+/* local_request_deliver - deliver the request on line (modified), asked
+ * on fd, from the queue file open on qfd (-1: open_st says why) with
+ * mark_fd (may be -1) for its D mark; answers on fd. Takes fd, qfd and
+ * mark_fd: all closed when it returns. 0, or EX_PROTOCOL for a malformed
+ * line (no answer). */
+int local_request_deliver(struct local_server *srv, int fd,
+                          struct buf *line, const struct local_prefetch *pre,
+                          int qfd, int mark_fd, const struct status *open_st);
 /* local_result - record one target's outcome ("sent", "deferred",
  * "bounced") with its code and text */
 void local_result(struct local_msg *m, const char *status, const char *code,
@@ -166,7 +186,9 @@ int local_forward_file(struct local_msg *m, const char *addr,
  * uid:gid (quota limits 0 = none, or the maildirsize file's), with
  * Return-Path and Delivered-To: delivered_to, in a child that becomes
  * uid:gid -- or, when m->in_place is set, in the worker itself, which
- * then can deliver nothing else (srv->dropped). 0, or -1 with st. */
+ * then can deliver nothing else (srv->dropped); a pooled worker
+ * (srv->pooled) writes in place when uid:gid are its own and refuses
+ * otherwise. 0, or -1 with st. */
 int local_maildir(struct local_msg *m, const char *path, uid_t uid,
                   gid_t gid, uint64_t quota_bytes, uint64_t quota_count,
                   const char *delivered_to, struct status *st);

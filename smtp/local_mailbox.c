@@ -6,7 +6,9 @@
  * worker itself never touches a user's files as root. When a Maildir is
  * the request's only target (m->in_place), the worker becomes the owner
  * itself instead and delivers nothing more (srv->dropped); the queue file
- * descriptor and qmgr's socket it still writes to were opened before. The
+ * descriptor and qmgr's socket it still writes to were opened before; a
+ * pooled worker (local_pool.c) is some owner from its start and writes
+ * in place only into that owner's Maildirs. The
  * one exception to "never as root" is uid 0's own mailbox (root's
  * Maildir, in root's home), which only root can write: that process drops
  * its supplementary groups and writes nothing else. Delivery adds
@@ -154,6 +156,15 @@ int local_maildir(struct local_msg *m, const char *path, uid_t uid,
         int pfd[2], ret;
         pid_t pid;
 
+        if (m->in_place && m->srv->pooled) {
+                /* a pooled worker is the owner already */
+                m->in_place = 0;
+                if (uid != m->srv->pool_uid || gid != m->srv->pool_gid)
+                        return status_set(st, STATUS_LOCAL_IO, "delivery "
+                                          "worker runs as another user");
+                return write_maildir(m, path, quota_bytes, quota_count,
+                                     delivered_to, st);
+        }
         if (m->in_place) {
                 /* the worker's only target: it becomes the owner and
                  * writes here, saving a fork; it exits after answering */
