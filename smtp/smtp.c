@@ -356,11 +356,27 @@ static enum smtp_tls_level tls_level(void)
         log_fatal_config("smtp_tls_security_level = %s: unknown level", v);
 }
 
+/* host_lookup - smtp_host_lookup: DNS is what the client does; say so
+ * when main.cf asks for the system resolver too */
+static void host_lookup(struct cfg *c)
+{
+        size_t n;
+        char **words = cfg_get_list(c, "smtp_host_lookup", &n);
+
+        for (size_t i = 0; i < n; i++)
+                if (strcasecmp(words[i], "native") == 0)
+                        log_warn("smtp_host_lookup: \"native\" is not "
+                                 "supported; next hops are looked up in DNS "
+                                 "only (/etc/hosts is not consulted)");
+        cfg_list_free(&words);
+}
+
 static void read_config(void)
 {
         struct cfg *c = smtp_srv.cfg;
         struct status st;
 
+        host_lookup(c);
         smtp_srv.queue_dir = cfg_get(c, "queue_directory");
         smtp_srv.helo_name = cfg_get(c, "smtp_helo_name");
         smtp_srv.relayhost = cfg_get(c, "relayhost");

@@ -163,6 +163,13 @@ def test_8bit_mime_downgraded_for_a_server_without_8bitmime(mta, sinks):
     assert tx.data == wire(EIGHT_BIT)
 
 
+def test_native_host_lookup_is_said_unsupported(mta, sinks):
+    sink = sinks()
+    start(mta, sink, smtp_host_lookup="dns, native")
+    assert mta.inst.wait_log(r"smtp\[\d+\]: warning: smtp_host_lookup: "
+                             r"\"native\" is not supported")
+
+
 def test_transport_maps_transport_alone(mta, sinks):
     """A transport_maps value naming only the transport ("smtp") keeps
     the usual next hop; one naming another transport defers."""
