@@ -126,9 +126,9 @@ int cfg_lines_next(struct cfg_lines *r, const char **text_r, size_t *len_r,
         return 0;
 }
 
-int cfg_lines_file(const char *path, size_t max, const char *param,
+int cfg_lines_file(const char *path, const char *param, int depth,
                    int (*fn)(void *ctx, const char *line, const char *where,
-                             struct status *st),
+                             int depth, struct status *st),
                    void *ctx, struct status *st)
 {
         struct cfg_lines r;
@@ -137,8 +137,12 @@ int cfg_lines_file(const char *path, size_t max, const char *param,
         int lineno, ret, rc = 0;
         struct buf text;
 
+        if (depth >= CFG_LINES_FILE_DEPTH)
+                return status_set(st, STATUS_CONFIG_TEMP,
+                                  "%s: %s: files nested too deeply", param,
+                                  path);
         buf_init(&text, 0);
-        ret = fileio_read(path, max, &text, st);
+        ret = fileio_read(path, CFG_LINES_FILE_MAX, &text, st);
         if (ret <= 0) {
                 if (ret == 0)
                         status_set(st, STATUS_CONFIG_TEMP,
@@ -157,7 +161,7 @@ int cfg_lines_file(const char *path, size_t max, const char *param,
                         break;
                 }
                 where = xasprintf("%s:%d", path, lineno);
-                rc = fn(ctx, line, where, st);
+                rc = fn(ctx, line, where, depth + 1, st);
                 free(where);
         }
         cfg_lines_release(&r);

@@ -46,13 +46,19 @@ void cfg_lines_release(struct cfg_lines *r);
 int cfg_lines_next(struct cfg_lines *r, const char **text_r, size_t *len_r,
                    int *line_r, const char **error_r);
 
-/* cfg_lines_file - read the list file at path (at most max bytes; its
- * absence is an error naming param) and call fn(ctx, line, where, st)
- * for each logical line, where being "path:line". Stops at the first
- * line fn fails; 0, or -1 with st (4.3.5, naming path and line). */
-int cfg_lines_file(const char *path, size_t max, const char *param,
+/* list files (mydestination-, mynetworks-style "/file/name" entries):
+ * their largest size, and how deep files naming files may go */
+#define CFG_LINES_FILE_MAX      (16 * 1024 * 1024)
+#define CFG_LINES_FILE_DEPTH    4
+
+/* cfg_lines_file - read the list file at path, which a list depth files
+ * deep names (0: main.cf itself), and call fn(ctx, line, where, depth +
+ * 1, st) for each logical line, where being "path:line". Its absence, or
+ * depth at CFG_LINES_FILE_DEPTH, is an error naming param. Stops at the
+ * first line fn fails; 0, or -1 with st (4.3.5, naming path and line). */
+int cfg_lines_file(const char *path, const char *param, int depth,
                    int (*fn)(void *ctx, const char *line, const char *where,
-                             struct status *st),
+                             int depth, struct status *st),
                    void *ctx, struct status *st);
 
 #endif

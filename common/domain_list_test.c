@@ -35,6 +35,13 @@ static int setup(void **state)
                 return -1;
         fputs("table.example OK\n.sub.example OK\n", f);
         fclose(f);
+        /* a file that names itself */
+        snprintf(path, sizeof(path), "%s/loop", dir);
+        f = fopen(path, "w");
+        if (f == NULL)
+                return -1;
+        fprintf(f, "loop.example\n%s\n", path);
+        fclose(f);
         return 0;
 }
 
@@ -155,6 +162,19 @@ static void test_bad(void **state)
                         fail_msg("case %s: got \"%s\", want \"%s\"",
                                  cases[i].list, st.text, cases[i].want);
         }
+
+        /* files naming files stop at CFG_LINES_FILE_DEPTH */
+        struct domain_list *l = NULL;
+        struct status st;
+        char *loop = xasprintf("%s/loop", dir);
+
+        assert_int_equal(domain_list_open_value(loop, "relay_domains", 0,
+                                                &l, &st), -1);
+        assert_null(l);
+        if (strstr(st.text, "files nested too deeply") == NULL ||
+            strstr(st.text, "/loop:") == NULL)
+                fail_msg("case loop: got \"%s\"", st.text);
+        free(loop);
 }
 
 int main(void)

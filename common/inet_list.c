@@ -14,8 +14,6 @@
 #include "map.h"
 #include "mem.h"
 
-#define INET_LIST_FILE_MAX      (16 * 1024 * 1024)
-#define INET_LIST_DEPTH         4       /* files naming files */
 
 struct inet_item {
         int negate;
@@ -133,32 +131,11 @@ int inet_list_net_match(const struct inet_list_net *net,
 static int add_value(struct inet_list *l, const char *value,
                      const char *param, int depth, struct status *st);
 
-/* add_file - the items in the file at path */
-/* One file's items go to add_value() one level deeper. */
-struct file_ctx {
-        struct inet_list *l;
-        int depth;
-};
-
+/* file_line - one line of a list file, one level deeper */
 static int file_line(void *ctx, const char *line, const char *where,
-                     struct status *st)
+                     int depth, struct status *st)
 {
-        struct file_ctx *fc = ctx;
-
-        return add_value(fc->l, line, where, fc->depth + 1, st);
-}
-
-static int add_file(struct inet_list *l, const char *path,
-                    const char *param, int depth, struct status *st)
-{
-        struct file_ctx fc = { l, depth };
-
-        if (depth >= INET_LIST_DEPTH)
-                return status_set(st, STATUS_CONFIG_TEMP,
-                                  "%s: %s: files nested too deeply", param,
-                                  path);
-        return cfg_lines_file(path, INET_LIST_FILE_MAX, param, file_line,
-                              &fc, st);
+        return add_value(ctx, line, where, depth, st);
 }
 
 static int add_value(struct inet_list *l, const char *value,
@@ -189,7 +166,8 @@ static int add_value(struct inet_list *l, const char *value,
                                                "%s: \"!%s\": a file cannot "
                                                "be negated", param, text);
                         else
-                                r = add_file(l, text, param, depth, st);
+                                r = cfg_lines_file(text, param, depth,
+                                                   file_line, l, st);
                         free(text);
                         if (r < 0)
                                 return -1;
