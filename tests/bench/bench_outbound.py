@@ -34,7 +34,6 @@ import argparse
 import os
 import re
 import select
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -44,8 +43,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "proto"))
 
-from bench_smtp import (POSTFIX, SMTP_SOURCE, PostfixServer,  # noqa: E402
-                        SENDER)
+from bench_smtp import (SMTP_SOURCE, PostfixServer, SENDER,  # noqa: E402
+                        postfix_wanted, stop_servers)
 from conftest import IS_ROOT, Instance, free_port, port_open  # noqa: E402
 from conftest import wait_for  # noqa: E402
 from test_delivery import Mta  # noqa: E402
@@ -267,13 +266,7 @@ def main():
         ports["yubin"] = [free_port() for _ in range(args.destinations)]
         servers.append(YubinRelay(os.path.join(base, "yubin"),
                                   ports["yubin"]))
-        if args.skip_postfix:
-            pass
-        elif not IS_ROOT:
-            print("Postfix needs root to run: Yubin only")
-        elif not os.access(POSTFIX, os.X_OK):
-            print("Postfix is not installed: Yubin only")
-        else:
+        if postfix_wanted(args):
             ports["postfix"] = [free_port()
                                 for _ in range(args.destinations)]
             servers.append(PostfixRelay(os.path.join(base, "postfix"),
@@ -305,13 +298,7 @@ def main():
             print("ratio yubin / postfix: %.2f"
                   % (best["yubin"][0] / best["postfix"][0]))
     finally:
-        for s in servers:
-            try:
-                s.stop()
-            except Exception as e:  # noqa: BLE001 - keep stopping the rest
-                print("stopping %s: %r" % (s.name, e))
-        if os.environ.get("YUBIN_KEEP") is None:
-            shutil.rmtree(base, ignore_errors=True)
+        stop_servers(servers, base)
     return 0
 
 

@@ -381,6 +381,31 @@ def pct(values, p):
     return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
 
 
+def postfix_wanted(args):
+    """Postfix runs beside Yubin unless --skip-postfix, or it cannot."""
+    if args.skip_postfix:
+        return False
+    if not IS_ROOT:
+        print("Postfix needs root to run: Yubin only")
+        return False
+    if not os.access(POSTFIX, os.X_OK):
+        print("Postfix is not installed: Yubin only")
+        return False
+    return True
+
+
+def stop_servers(servers, base):
+    """Stop every server (one that fails to stop stops no other), then
+    remove base unless YUBIN_KEEP is set."""
+    for s in servers:
+        try:
+            s.stop()
+        except Exception as e:  # noqa: BLE001 - keep stopping the rest
+            print("stopping %s: %r" % (s.name, e))
+    if os.environ.get("YUBIN_KEEP") is None:
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sessions", default="1,10,50",
@@ -413,13 +438,7 @@ def main():
     servers = []
     try:
         servers.append(YubinServer(os.path.join(base, "yubin"), users))
-        if args.skip_postfix:
-            pass
-        elif not IS_ROOT:
-            print("Postfix needs root to run: Yubin only")
-        elif not os.access(POSTFIX, os.X_OK):
-            print("Postfix is not installed: Yubin only")
-        else:
+        if postfix_wanted(args):
             servers.append(PostfixServer(os.path.join(base, "postfix"),
                                          users))
         for s in servers:
@@ -483,13 +502,7 @@ def main():
         if missed:
             print("\n%d target(s) missed" % missed)
     finally:
-        for s in servers:
-            try:
-                s.stop()
-            except Exception as e:  # noqa: BLE001 - keep stopping the rest
-                print("stopping %s: %r" % (s.name, e))
-        if os.environ.get("YUBIN_KEEP") is None:
-            shutil.rmtree(base, ignore_errors=True)
+        stop_servers(servers, base)
     return 0
 
 
