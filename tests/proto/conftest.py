@@ -11,6 +11,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -96,6 +97,31 @@ def proc_uid(pid):
             if line.startswith("Uid:"):
                 return [int(x) for x in line.split()[1:]]
     raise AssertionError(f"no Uid line for pid {pid}")
+
+
+class SockClient:
+    """What the raw protocol clients share: self.s is the socket, self.buf
+    what has been read and not yet used."""
+
+    def closed(self, timeout=5):
+        """True once the server has closed the connection."""
+        self.s.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.s.recv(65536)
+                if not chunk:
+                    return True
+                self.buf += chunk
+        except (socket.timeout, TimeoutError):
+            return False
+        except (ConnectionResetError, ssl.SSLError, OSError):
+            return True
+
+    def close(self):
+        try:
+            self.s.close()
+        except OSError:
+            pass
 
 
 def proc_comm(pid):

@@ -23,7 +23,7 @@ import subprocess
 import tempfile
 import time
 
-from conftest import BIN, IS_ROOT, Instance, wait_for
+from conftest import BIN, IS_ROOT, Instance, SockClient, wait_for
 
 VMAIL_UID = 65534 if IS_ROOT else os.getuid()
 VMAIL_GID = 65534 if IS_ROOT else os.getgid()
@@ -106,7 +106,7 @@ def config_dir(base, **params):
     return etc
 
 
-class Raw:
+class Raw(SockClient):
     """A raw IMAP connection on a socket: send lines, read responses."""
 
     def __init__(self, sock, greet=True, timeout=10):
@@ -158,25 +158,6 @@ class Raw:
     def cmd(self, tag, text):
         self.send("%s %s\r\n" % (tag, text))
         return self.response(tag)
-
-    def closed(self, timeout=5):
-        self.s.settimeout(timeout)
-        try:
-            while True:
-                chunk = self.s.recv(65536)
-                if not chunk:
-                    return True
-                self.buf += chunk
-        except (socket.timeout, TimeoutError):
-            return False
-        except (ConnectionResetError, ssl.SSLError, OSError):
-            return True
-
-    def close(self):
-        try:
-            self.s.close()
-        except OSError:
-            pass
 
 
 class Preauth:

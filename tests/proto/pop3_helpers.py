@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import time
 
-from conftest import IS_ROOT, Instance, wait_for
+from conftest import IS_ROOT, Instance, SockClient, wait_for
 
 VMAIL_UID = 65534 if IS_ROOT else os.getuid()
 VMAIL_GID = 65534 if IS_ROOT else os.getgid()
@@ -167,7 +167,7 @@ def pop3_wire(data):
     return stuffed + b".\r\n", size
 
 
-class Pop:
+class Pop(SockClient):
     """A raw POP3 connection (optionally from a given source address)."""
 
     def __init__(self, port, host="127.0.0.1", source=None, tls=False,
@@ -234,26 +234,6 @@ class Pop:
         reply = self.cmd("PASS " + password)
         assert reply == "+OK Logged in.", reply
         return reply
-
-    def closed(self, timeout=5):
-        """True once the server has closed the connection."""
-        self.s.settimeout(timeout)
-        try:
-            while True:
-                chunk = self.s.recv(65536)
-                if not chunk:
-                    return True
-                self.buf += chunk
-        except (socket.timeout, TimeoutError):
-            return False
-        except (ConnectionResetError, ssl.SSLError, OSError):
-            return True
-
-    def close(self):
-        try:
-            self.s.close()
-        except OSError:
-            pass
 
 
 def plain_b64(user, password=PASSWORD):
