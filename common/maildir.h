@@ -185,6 +185,10 @@ int maildir_subscribe(struct maildir *md, const char *name, int on,
  * Needs MAILDIR_BOX_MODSEQ (yubin-modseq keeps the folder's first
  * unclaimed UID); ignored without it. */
 #define MAILDIR_BOX_RECENT      (1 << 3)
+/* MAILDIR_BOX_WATCH - watch new/ and cur/ with inotify while the handle is
+ * open: a sync right after a change of its own then needs no second read
+ * of a directory. The descriptor serves IMAP IDLE too. */
+#define MAILDIR_BOX_WATCH       (1 << 4)
 
 struct maildir_changes {
         int uidvalidity_changed;        /* all earlier UIDs are void */
@@ -227,6 +231,14 @@ const char *maildir_box_name(const struct maildir_box *box);
 /* maildir_box_path - the folder's directory, e.g. for inotify watches on
  * its new/ and cur/ (IMAP IDLE); borrowed */
 const char *maildir_box_path(const struct maildir_box *box);
+/* maildir_box_watch_fd - the MAILDIR_BOX_WATCH inotify descriptor, or -1
+ * (none could be made); readable when new/ or cur/ changed. Its reader
+ * calls maildir_box_watch_drain(), which empties it and notes for the
+ * next sync that something changed. The descriptor is the process's one
+ * inotify instance, shared by its watching handles: drain it only this
+ * way, and never close it. */
+int maildir_box_watch_fd(const struct maildir_box *box);
+void maildir_box_watch_drain(struct maildir_box *box);
 /* maildir_box_uidvalidity, maildir_box_uidnext - as of the last sync */
 uint32_t maildir_box_uidvalidity(const struct maildir_box *box);
 uint32_t maildir_box_uidnext(const struct maildir_box *box);

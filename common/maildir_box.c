@@ -7,6 +7,7 @@
  * status (4.x.x lock or disk trouble, 5.1.1 no such folder). */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,40 @@ int maildir_stat_same(const struct stat *a, const struct stat *b)
                a->st_size == b->st_size &&
                ts_equal(&a->st_mtim, &b->st_mtim) &&
                ts_equal(&a->st_ctim, &b->st_ctim);
+}
+
+static void dir_fd_close(struct maildir_box *box, int in_new)
+{
+        if (box->dir_fd[in_new] >= 0)
+                close(box->dir_fd[in_new]);
+        box->dir_fd[in_new] = -1;
+}
+
+int maildir_box_dir_fd(struct maildir_box *box, int in_new)
+{
+        if (box->dir_fd[in_new] >= 0)
+                return box->dir_fd[in_new];
+        char *path = xasprintf("%s/%s", box->path, in_new ? "new" : "cur");
+        int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        free(path);
+        if (fd < 0)
+                return -1;
+        if (fstat(fd, &box->dir_sb[in_new]) < 0) {
+                close(fd);
+                return -1;
+        }
+        box->dir_fd[in_new] = fd;
+        return fd;
+}
+
+void maildir_box_dir_check(struct maildir_box *box, int in_new,
+                           const struct stat *now)
+{
+        const struct stat *was = &box->dir_sb[in_new];
+
+        if (box->dir_fd[in_new] >= 0 &&
+            (now->st_ino != was->st_ino || now->st_dev != was->st_dev))
+                dir_fd_close(box, in_new);
 }
 
 char *maildir_box_rec_path(const struct maildir_box *box,
@@ -347,7 +382,11 @@ int maildir_box_open(struct maildir *md, const char *name, int flags,
         box->cache_path = xasprintf("%s/%s", path, MAILDIR_CACHE_NAME);
         box->modseq_path = xasprintf("%s/%s", path, MAILDIR_MODSEQ_NAME);
         box->flags = flags;
+        box->dir_fd[0] = box->dir_fd[1] = -1;
+        box->watch_fd = -1;
         box->kw = keywords_new();
+        if (flags & MAILDIR_BOX_WATCH)
+                maildir_watch_open(box);
         *box_r = box;
         return 0;
 }
@@ -361,6 +400,9 @@ void maildir_box_close(struct maildir_box **boxp)
         box = *boxp;
         maildir_cache_close(box);
         maildir_modseq_free(&box->modseq);
+        dir_fd_close(box, 0);
+        dir_fd_close(box, 1);
+        maildir_watch_close(box);
         free(box->mod_pending);
         free(box->claimed);
         free(box->cache_path);

@@ -24,6 +24,27 @@
 
 #define LETTERS_MASK    ((1u << 26) - 1)
 
+/* rename_in - rename a file within box's new/ or cur/: by the handle's
+ * directory descriptor, which spares the kernel the path walk */
+static int rename_in(struct maildir_box *box, int in_new, const char *from,
+                     const char *to)
+{
+        int dfd = maildir_box_dir_fd(box, in_new);
+
+        maildir_watch_pause(box);
+        if (dfd >= 0)
+                return renameat(dfd, from, dfd, to);
+        const char *sub = in_new ? "new" : "cur";
+        char *f = xasprintf("%s/%s/%s", box->path, sub, from);
+        char *t = xasprintf("%s/%s/%s", box->path, sub, to);
+        int r = rename(f, t);
+        int err = errno;
+        free(f);
+        free(t);
+        errno = err;
+        return r;
+}
+
 /* stat_rec - stat the file of uid, rescanning when it vanished; 1, 0 gone,
  * -1 */
 static int stat_rec(struct maildir_box *box, uint32_t uid, struct stat *sb,
@@ -352,13 +373,8 @@ int maildir_msg_store(struct maildir_box *box, uint32_t uid,
                         return 1;
                 }
                 char *name = maildir_filename_set_flags(rec->name, nf, nk);
-                char *from = maildir_box_rec_path(box, rec);
-                char *to = xasprintf("%s/%s/%s", box->path,
-                                     rec->in_new ? "new" : "cur", name);
-                int r = rename(from, to);
+                int r = rename_in(box, rec->in_new, rec->name, name);
                 int err = errno;
-                free(from);
-                free(to);
                 if (r == 0) {
                         free(rec->name);
                         rec->name = name;
@@ -396,6 +412,7 @@ int maildir_msg_expunge(struct maildir_box *box, uint32_t uid,
                 uint64_t size = rec->size;
                 if (size == MAILDIR_SIZE_UNKNOWN)
                         size = lstat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+                maildir_watch_pause(box);
                 if (unlink(path) == 0) {
                         free(path);
                         maildir_box_forget(box, uid);

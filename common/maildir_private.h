@@ -81,6 +81,15 @@ struct maildir_box {
         struct stat kw_sb;
         int kw_known;
 
+        int dir_fd[2];          /* cur/ and new/ for the *at() calls, -1
+                                 * until first used (maildir_box_dir_fd) */
+        struct stat dir_sb[2];  /* of the directories they were opened on */
+
+        int watch_fd;           /* MAILDIR_BOX_WATCH inotify, or -1 */
+        int watch_wd[2];        /* its watches on cur/ and new/ */
+        int watch_paused;       /* removed while the handle changes files */
+        int watch_events;       /* events read since the last scan began */
+
         struct timespec new_mtime, cur_mtime;   /* as of their last scan */
         int new_dirty, cur_dirty;
         int scanned;
@@ -217,6 +226,26 @@ const struct maildir_seen *maildir_box_seen_find(const struct maildir_box *box,
                                                  uint32_t uid);
 /* maildir_box_find - the current record of uid, or NULL */
 struct maildir_rec *maildir_box_find(struct maildir_box *box, uint32_t uid);
+/* maildir_box_dir_fd - a descriptor of the folder's cur/ (in_new 0) or
+ * new/ (1) for renameat() and openat(), kept by the handle; -1 when it
+ * cannot be opened (the caller then uses paths). maildir_box_dir_check()
+ * drops one whose directory is no longer the one at its path. */
+int maildir_box_dir_fd(struct maildir_box *box, int in_new);
+void maildir_box_dir_check(struct maildir_box *box, int in_new,
+                           const struct stat *now);
+
+/* maildir_watch.c: open and close the handle's watch; quiet: empties it,
+ * then 1 when no event came since the dirty directories were last read
+ * (called before the directories are stat()ed: an event read here is of
+ * a change the stat and the scans after it see); settled: every dirty
+ * directory is being read again, the events read so far are answered;
+ * pause: the handle is about to rename or unlink files itself */
+void maildir_watch_open(struct maildir_box *box);
+void maildir_watch_close(struct maildir_box *box);
+void maildir_watch_pause(struct maildir_box *box);
+int maildir_watch_quiet(struct maildir_box *box);
+void maildir_watch_settled(struct maildir_box *box);
+
 /* maildir_box_rec_path - path of a record's file; new string */
 char *maildir_box_rec_path(const struct maildir_box *box,
                            const struct maildir_rec *rec);

@@ -348,6 +348,7 @@ static int refresh_once(struct maildir_box *box, int force, int *retry_r,
         *retry_r = 0;
         memset(&sc, 0, sizeof(sc));
         sc.stable = 1;
+        int quiet = maildir_watch_quiet(box);
         for (int tries = 0; ; tries++) {
                 char *n = xasprintf("%s/new", box->path);
                 char *c = xasprintf("%s/cur", box->path);
@@ -368,10 +369,16 @@ static int refresh_once(struct maildir_box *box, int force, int *retry_r,
                 if (maildir_make_dirs(box->path, 0, st) < 0)
                         return -1;
         }
-        need_new = force || !box->scanned || box->new_dirty ||
+        maildir_box_dir_check(box, 1, &nsb);
+        maildir_box_dir_check(box, 0, &csb);
+        /* a dirty directory is read again unless the watch saw nothing
+         * happen since it was last read */
+        need_new = force || !box->scanned || (box->new_dirty && !quiet) ||
                    !ts_equal(&nsb.st_mtim, &box->new_mtime);
-        need_cur = force || !box->scanned || box->cur_dirty ||
+        need_cur = force || !box->scanned || (box->cur_dirty && !quiet) ||
                    !ts_equal(&csb.st_mtim, &box->cur_mtime);
+        if ((need_new || !box->new_dirty) && (need_cur || !box->cur_dirty))
+                maildir_watch_settled(box);
 
         struct stat usb;
         int ul_changed;

@@ -1,6 +1,7 @@
 /* maildir_sync_test.c - folder handles: UIDs in Dovecot's order, what one
  * handle learns of another's changes (new, flags, expunges), warm syncs
- * that touch no directory or message, races with other processes, lost and
+ * that touch no directory or message, an inotify watch sparing the reads
+ * of directories changed too recently to trust, races with other processes, lost and
  * damaged uidlists, keywords, copy, move, append, read-only handles */
 #include <dirent.h>
 #include <fcntl.h>
@@ -252,6 +253,86 @@ static void test_warm_sync_touches_nothing(void **state)
         assert_int_equal(maildir_deliver(md, NULL, "x\n", 2, NULL, &st), 0);
         sync_expect(box, "21", "21", "", "");
         maildir_box_close(&box);
+}
+
+/* cur_mtime - cur/'s mtime, to put back as if a change fell in the same
+ * clock tick as the scan before it */
+static struct timespec cur_mtime(void)
+{
+        char p[512];
+        struct stat sb;
+
+        snprintf(p, sizeof(p), "%s/cur", root);
+        assert_int_equal(stat(p, &sb), 0);
+        return sb.st_mtim;
+}
+
+static void set_cur_mtime(struct timespec ts)
+{
+        char p[512];
+        struct timespec both[2] = { ts, ts };
+
+        snprintf(p, sizeof(p), "%s/cur", root);
+        assert_int_equal(utimensat(AT_FDCWD, p, both, 0), 0);
+}
+
+static void test_watch_spares_rescans(void **state)
+{
+        struct maildir_box *w, *plain, *other;
+        struct status st;
+
+        for (int i = 0; i < 5; i++)
+                assert_int_equal(maildir_deliver(md, NULL, "A: b\n\nbody\n", 11,
+                                                 NULL, &st), 0);
+        assert_int_equal(maildir_box_open(md, "INBOX", 0, &other, &st), 0);
+        sync_expect(other, "1 2 3 4 5", "1 2 3 4 5", "", "");
+        assert_int_equal(maildir_box_open(md, "INBOX", MAILDIR_BOX_WATCH, &w,
+                                          &st), 0);
+        assert_true(maildir_box_watch_fd(w) >= 0);
+        assert_int_equal(maildir_box_open(md, "INBOX", 0, &plain, &st), 0);
+        sync_expect(w, "1 2 3 4 5", "", "", "");
+        sync_expect(plain, "1 2 3 4 5", "", "", "");
+
+        /* cur/ changed just now, so its mtime cannot be trusted: without
+         * a watch every sync reads it again, with one none does */
+        unsigned long w0 = maildir_box_stats(w)->dir_scans;
+        unsigned long p0 = maildir_box_stats(plain)->dir_scans;
+        for (int i = 0; i < 3; i++) {
+                sync_expect(w, "", "", "", "");
+                sync_expect(plain, "", "", "", "");
+        }
+        assert_int_equal(maildir_box_stats(w)->dir_scans, w0);
+        assert_true(maildir_box_stats(plain)->dir_scans >= p0 + 3);
+
+        /* another handle's change in the same tick leaves the mtime as it
+         * was: the watch still sees it */
+        struct timespec ts = cur_mtime();
+        assert_int_equal(maildir_msg_store(other, 2, MAILDIR_STORE_ADD,
+                                           MAILDIR_FLAG_FLAGGED, NULL, 0,
+                                           &st), 1);
+        assert_int_equal(maildir_msg_expunge(other, 4, &st), 1);
+        set_cur_mtime(ts);
+        sync_expect(w, "", "", "2", "4");
+        assert_int_equal(flags_of(w, 2), MAILDIR_FLAG_FLAGGED);
+
+        /* the handle's own changes pause the watch; the sync after them
+         * reads cur/ once and the next ones not at all */
+        assert_int_equal(maildir_msg_store(w, 3, MAILDIR_STORE_ADD,
+                                           MAILDIR_FLAG_SEEN, NULL, 0, &st), 1);
+        sync_expect(w, "", "", "", "");
+        w0 = maildir_box_stats(w)->dir_scans;
+        sync_expect(w, "", "", "", "");
+        assert_int_equal(maildir_box_stats(w)->dir_scans, w0);
+        sync_expect(other, "", "", "3", "4");
+        ts = cur_mtime();
+        assert_int_equal(maildir_msg_store(other, 3, MAILDIR_STORE_REMOVE,
+                                           MAILDIR_FLAG_SEEN, NULL, 0, &st), 1);
+        set_cur_mtime(ts);
+        sync_expect(w, "", "", "3", "");
+        assert_int_equal(flags_of(w, 3), 0);
+        maildir_box_close(&w);
+        maildir_box_close(&plain);
+        maildir_box_close(&other);
 }
 
 static void test_vsize_and_date_read_once(void **state)
@@ -640,6 +721,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_uids_in_time_order, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_other_handle_changes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_warm_sync_touches_nothing, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_watch_spares_rescans, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_vsize_and_date_read_once, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_races, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_uidlist_lost_or_broken, setup, teardown),

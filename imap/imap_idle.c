@@ -1,6 +1,7 @@
 /* imap_idle.c - IDLE (RFC 2177): changes pushed as they happen
  * Used by: the imap session (imap_idle.h). inotify on the folder's new/
- * and cur/; events wake a short timer that syncs the view, which sends
+ * and cur/ (the folder handle's watch, or one of its own when the handle
+ * has none); events wake a short timer that syncs the view, which sends
  * EXISTS, EXPUNGE and FETCH as the RFC allows during IDLE. Runs as the
  * mailbox owner. */
 #include <errno.h>
@@ -21,6 +22,7 @@
 
 struct imap_idle {
         int fd;                         /* inotify, or -1 */
+        int own_fd;                     /* fd is ours, not the handle's */
         struct loop_fd *watch;
         struct loop_timer *sync_timer;  /* a change to look at */
         struct loop_timer *check_timer; /* the backstop */
@@ -65,8 +67,11 @@ static void on_inotify(int fd, int events, void *ctx)
         char buf[4096];
 
         /* the events only say "look": drain them */
-        while (read(fd, buf, sizeof(buf)) > 0)
-                ;
+        if (c->idle != NULL && !c->idle->own_fd && c->view != NULL)
+                maildir_box_watch_drain(c->view->box);  /* reads fd */
+        else
+                while (read(fd, buf, sizeof(buf)) > 0)
+                        ;
         if (c->idle != NULL && !loop_timer_pending(c->idle->sync_timer))
                 loop_timer_start(c->idle->sync_timer, IMAP_IDLE_DELAY_MS);
 }
@@ -99,12 +104,18 @@ void imap_cmd_idle(struct imap_client *c, struct imap_cmd *cmd)
         idle->notify_ms = cfg_get_time(c->cfg, "imap_idle_notify_interval") *
                           1000;
         if (c->view != NULL) {
-                idle->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+                idle->fd = maildir_box_watch_fd(c->view->box);
+                if (idle->fd < 0) {
+                        idle->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+                        idle->own_fd = 1;
+                }
                 if (idle->fd < 0) {
                         log_warn("imap(%s): inotify_init1: %m", c->user);
                 } else {
-                        watch_dir(c, "new");
-                        watch_dir(c, "cur");
+                        if (idle->own_fd) {
+                                watch_dir(c, "new");
+                                watch_dir(c, "cur");
+                        }
                         idle->watch = loop_fd_new(idle->fd, LOOP_READ,
                                                   on_inotify, c);
                 }
@@ -124,7 +135,7 @@ void imap_idle_stop(struct imap_client *c)
                 return;
         c->idle = NULL;
         loop_fd_free(&idle->watch);
-        if (idle->fd >= 0)
+        if (idle->own_fd && idle->fd >= 0)
                 close(idle->fd);
         loop_timer_free(&idle->sync_timer);
         loop_timer_free(&idle->check_timer);

@@ -124,7 +124,7 @@ int imap_view_open(struct imap_client *c, const char *name, int readonly,
         struct maildir_changes ch;
         struct imap_view *v;
         struct maildir_box *box;
-        int flags = MAILDIR_BOX_CACHE | MAILDIR_BOX_MODSEQ;
+        int flags = MAILDIR_BOX_CACHE | MAILDIR_BOX_MODSEQ | MAILDIR_BOX_WATCH;
 
         /* RFC 3501 6.3.2: EXAMINE shows \Recent but takes it from no one */
         flags |= readonly ? MAILDIR_BOX_READONLY : MAILDIR_BOX_RECENT;
