@@ -86,21 +86,32 @@ class Session:
         self.s = ours
         self.s.settimeout(600)
         self.buf = b""
+        self.pos = 0
         self.line()
 
     def _fill(self):
         chunk = self.s.recv(1 << 20)
         if not chunk:
             raise EOFError("closed")
-        self.buf += chunk
+        # drop what was consumed, then append: copying the rest of the
+        # buffer for every line would make reading a reply quadratic
+        self.buf = self.buf[self.pos:] + chunk
+        self.pos = 0
 
     def line(self):
         while True:
-            i = self.buf.find(b"\r\n")
+            i = self.buf.find(b"\r\n", self.pos)
             if i >= 0:
-                line, self.buf = self.buf[:i], self.buf[i + 2:]
+                line = self.buf[self.pos:i]
+                self.pos = i + 2
                 return line
             self._fill()
+
+    def skip(self, n):
+        """consume n bytes (a literal)"""
+        while len(self.buf) - self.pos < n:
+            self._fill()
+        self.pos += n
 
     def cmd(self, tag, text):
         """Send a command, read to its tagged reply (literals skipped);
@@ -114,9 +125,7 @@ class Session:
             total += len(line) + 2
             while line.endswith(b"}") and b"{" in line:
                 n = int(line[line.rindex(b"{") + 1:-1].rstrip(b"+"))
-                while len(self.buf) < n:
-                    self._fill()
-                self.buf = self.buf[n:]
+                self.skip(n)
                 total += n
                 line = self.line()
                 total += len(line) + 2
