@@ -32,6 +32,7 @@ struct scan_file {
         char *name;
         unsigned int in_new:1;
         unsigned int recent:1;
+        unsigned int dup:1;             /* another file of the message */
         uint32_t uid;
         size_t base_len;
 };
@@ -170,7 +171,8 @@ static int time_cmp(const void *a, const void *b)
 
 static int base_cmp(const void *a, const void *b)
 {
-        const struct scan_file *fa = a, *fb = b;
+        const struct scan_file *fa = *(const struct scan_file *const *)a;
+        const struct scan_file *fb = *(const struct scan_file *const *)b;
         size_t n = fa->base_len < fb->base_len ? fa->base_len : fb->base_len;
         int c = memcmp(fa->name, fb->name, n);
 
@@ -182,52 +184,69 @@ static int base_cmp(const void *a, const void *b)
         return (int)fa->in_new - (int)fb->in_new;
 }
 
-/* scan_dedup - sort by base name and keep one file per base (cur/ wins:
- * a move from new/ raced with the scan) */
-static void scan_dedup(struct scan *sc)
+/* dedup_unknown - of the files the uidlist does not name, one per base
+ * name (sorted by base, cur/ first); the others are marked dup */
+static void dedup_unknown(struct scan *sc, size_t unknown)
 {
-        size_t j = 0;
+        struct scan_file **u = xmalloc(unknown * sizeof(*u));
+        size_t n = 0;
 
-        if (sc->count == 0)
-                return;
-        qsort(sc->files, sc->count, sizeof(*sc->files), base_cmp);
+        for (size_t i = 0; i < sc->count; i++)
+                if (sc->files[i].uid == 0)
+                        u[n++] = &sc->files[i];
+        qsort(u, n, sizeof(*u), base_cmp);
+        for (size_t i = 1; i < n; i++)
+                if (u[i]->base_len == u[i - 1]->base_len &&
+                    memcmp(u[i]->name, u[i - 1]->name, u[i]->base_len) == 0)
+                        u[i]->dup = 1;
+        free(u);
+}
+
+/* scan_match - each file's UID from the uidlist, and one file per
+ * message: of two with one base name (a move from new/ raced with the
+ * scan, or a rename with readdir) the cur/ one is kept. No sort: a base
+ * name the uidlist knows is matched through its record. */
+static void scan_match(struct maildir_box *box, struct scan *sc)
+{
+        const struct uidlist *ul = box->ul;
+        size_t *owner = NULL, unknown = 0, j = 0;
+
+        if (ul != NULL && ul->count > 0) {
+                owner = xmalloc(ul->count * sizeof(*owner));
+                for (size_t k = 0; k < ul->count; k++)
+                        owner[k] = SIZE_MAX;
+        }
         for (size_t i = 0; i < sc->count; i++) {
-                const struct scan_file *prev = j > 0 ? &sc->files[j - 1] : NULL;
-                if (prev != NULL && prev->base_len == sc->files[i].base_len &&
-                    memcmp(prev->name, sc->files[i].name,
-                           prev->base_len) == 0) {
-                        /* sorted cur/ first: the one kept is already in */
+                struct scan_file *f = &sc->files[i];
+                const struct uidlist_rec *r = ul == NULL ? NULL :
+                        uidlist_lookup(ul, f->name, f->base_len);
+                f->uid = r != NULL ? r->uid : 0;
+                f->dup = 0;
+                if (r == NULL) {
+                        unknown++;
+                        continue;
+                }
+                size_t k = (size_t)(r - ul->recs);
+                if (owner[k] == SIZE_MAX) {
+                        owner[k] = i;
+                } else if (sc->files[owner[k]].in_new && !f->in_new) {
+                        sc->files[owner[k]].dup = 1;
+                        owner[k] = i;
+                } else {
+                        f->dup = 1;
+                }
+        }
+        free(owner);
+        if (unknown > 1)
+                dedup_unknown(sc, unknown);
+        for (size_t i = 0; i < sc->count; i++) {
+                if (sc->files[i].dup) {
                         free(sc->files[i].name);
                         continue;
                 }
                 sc->files[j++] = sc->files[i];
         }
         sc->count = j;
-}
-
-static int scan_has_base(const struct scan *sc, const char *base)
-{
-        struct scan_file key;
-
-        key.name = (char *)base;
-        key.base_len = strlen(base);
-        key.in_new = 0;
-        size_t lo = 0, hi = sc->count;
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                const struct scan_file *f = &sc->files[mid];
-                size_t n = f->base_len < key.base_len ? f->base_len : key.base_len;
-                int c = memcmp(f->name, base, n);
-                if (c == 0 && f->base_len != key.base_len)
-                        c = f->base_len < key.base_len ? -1 : 1;
-                if (c == 0)
-                        return 1;
-                if (c < 0)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        return 0;
 }
 
 /* carry - what an earlier record of the same message knew */
@@ -247,11 +266,16 @@ static void carry(const struct maildir_box *box, struct maildir_rec *rec,
         rec->recent |= old->recent;
 }
 
-static int rec_uid_cmp(const void *a, const void *b)
-{
-        const struct maildir_rec *ra = a, *rb = b;
+struct uid_pos {
+        uint32_t uid;
+        size_t pos;
+};
 
-        return ra->uid < rb->uid ? -1 : ra->uid > rb->uid;
+static int uid_pos_cmp(const void *a, const void *b)
+{
+        const struct uid_pos *pa = a, *pb = b;
+
+        return pa->uid < pb->uid ? -1 : pa->uid > pb->uid;
 }
 
 /* assign_locked - under the lock: give UIDs to the files without one,
@@ -264,6 +288,7 @@ static int assign_locked(struct maildir_box *box, struct scan *sc)
         uint32_t max_seen = box->seen_count > 0 ?
                             box->seen[box->seen_count - 1].uid : 0;
         unsigned char *keep = xmalloc(ul->count + 1);
+        unsigned char *found = xcalloc(ul->count + 1, 1);
         int write = ul->damaged || !box->ul_known;
         size_t live = 0;
 
@@ -273,6 +298,8 @@ static int assign_locked(struct maildir_box *box, struct scan *sc)
                 const struct uidlist_rec *r = uidlist_lookup(ul, f->name,
                                                              f->base_len);
                 f->uid = r != NULL ? r->uid : 0;
+                if (r != NULL)
+                        found[r - ul->recs] = 1;
                 if (r != NULL && box->synced && f->uid <= max_seen &&
                     box->seen_uidvalidity == ul->uidvalidity &&
                     maildir_box_seen_find(box, f->uid) == NULL) {
@@ -292,13 +319,14 @@ static int assign_locked(struct maildir_box *box, struct scan *sc)
                 write = 1;
         if (write && sc->complete && sc->stable) {
                 for (size_t i = 0; i < ul->count; i++) {
-                        if (!scan_has_base(sc, ul->recs[i].name))
+                        if (!found[i])
                                 keep[i] = 0;
                 }
         }
         if (write)
                 uidlist_retain(ul, keep);
         free(keep);
+        free(found);
 
         size_t n = 0;
         struct scan_file **todo = xmalloc((sc->count + 1) * sizeof(*todo));
@@ -428,18 +456,15 @@ static int refresh_once(struct maildir_box *box, int force, int *retry_r,
         if (!sc.complete)
                 sc.stable = 0;
         box->scanned = 1;
-        scan_dedup(&sc);
+        scan_match(box, &sc);
 
-        /* match files to UIDs; decide whether the lock is needed */
+        /* decide whether the lock is needed */
         uint32_t max_seen = box->seen_count > 0 ?
                             box->seen[box->seen_count - 1].uid : 0;
         int need_lock = box->ul == NULL || box->ul->damaged || !box->ul_known;
         size_t live = 0;
         for (size_t i = 0; i < sc.count; i++) {
                 struct scan_file *f = &sc.files[i];
-                const struct uidlist_rec *r = box->ul == NULL ? NULL :
-                        uidlist_lookup(box->ul, f->name, f->base_len);
-                f->uid = r != NULL ? r->uid : 0;
                 if (f->uid == 0)
                         need_lock = 1;
                 else if (box->synced && f->uid <= max_seen &&
@@ -466,22 +491,34 @@ static int refresh_once(struct maildir_box *box, int force, int *retry_r,
                 }
         }
 
-        /* the new message list */
-        struct maildir_rec *msgs = xcalloc(sc.count + 1, sizeof(*msgs));
-        size_t count = 0;
+        /* the new message list, made in UID order: the uidlist records
+         * and the old list are then walked, not searched */
+        struct uid_pos *order = xmalloc((sc.count + 1) * sizeof(*order));
+        size_t count = 0, k = 0;
         for (size_t i = 0; i < sc.count; i++) {
-                struct scan_file *f = &sc.files[i];
-                if (f->uid == 0)
-                        continue;
-                struct maildir_rec *r = &msgs[count++];
+                if (sc.files[i].uid != 0) {
+                        order[count].uid = sc.files[i].uid;
+                        order[count++].pos = i;
+                }
+        }
+        qsort(order, count, sizeof(*order), uid_pos_cmp);
+        struct maildir_rec *msgs = xcalloc(count + 1, sizeof(*msgs));
+        for (size_t i = 0; i < count; i++) {
+                struct scan_file *f = &sc.files[order[i].pos];
+                struct maildir_rec *r = &msgs[i];
                 r->uid = f->uid;
                 r->name = f->name;
                 f->name = NULL;
                 r->in_new = f->in_new;
                 r->recent = f->recent;
                 maildir_filename_flags(r->name, &r->flags, &r->kw);
-                const struct uidlist_rec *ur = box->ul == NULL ? NULL :
-                        uidlist_lookup_uid(box->ul, r->uid);
+                const struct uidlist_rec *ur = NULL;
+                while (box->ul != NULL && k < box->ul->count &&
+                       box->ul->recs[k].uid < r->uid)
+                        k++;
+                if (box->ul != NULL && k < box->ul->count &&
+                    box->ul->recs[k].uid == r->uid)
+                        ur = &box->ul->recs[k];
                 if (maildir_filename_size(r->name, 'S', &r->size) != 1 &&
                     (ur == NULL || uidlist_rec_ext(ur, 'S', &r->size) != 1))
                         r->size = MAILDIR_SIZE_UNKNOWN;
@@ -490,8 +527,7 @@ static int refresh_once(struct maildir_box *box, int force, int *retry_r,
                         r->vsize = MAILDIR_SIZE_UNKNOWN;
                 carry(box, r, f->base_len);
         }
-        if (count > 0)
-                qsort(msgs, count, sizeof(*msgs), rec_uid_cmp);
+        free(order);
 
         /* files that vanished while a directory moved, or UIDs given by
          * someone else to files our scan missed (a rename in the middle of
