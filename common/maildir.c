@@ -455,17 +455,18 @@ int maildir_filename_size(const char *fname, char key, uint64_t *size_r)
 
 size_t maildir_filename_base_len(const char *fname)
 {
-        return strcspn(fname, ":");
+        return (size_t)(strchrnul(fname, ':') - fname);
 }
 
 void maildir_filename_flags(const char *fname, uint32_t *flags_r,
                             uint32_t *keywords_r)
 {
-        const char *info = strstr(fname, ":2,");
+        /* the info starts at the first colon, as Dovecot reads it */
+        const char *info = strchr(fname, ':');
 
         *flags_r = 0;
         *keywords_r = 0;
-        if (info == NULL)
+        if (info == NULL || info[1] != '2' || info[2] != ',')
                 return;
         for (const char *p = info + 3; *p != '\0' && *p != ','; p++) {
                 if (*p >= 'A' && *p <= 'Z')

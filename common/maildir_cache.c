@@ -58,10 +58,13 @@ struct cache_entry {
         uint32_t overflow;      /* bit i: cache_fields[i] not kept */
         uint64_t size, vsize, hdr_size, hdr_vsize;
         int64_t mtime;
-        char *name;             /* base file name */
+        char *name;             /* base file name, name_len bytes */
         unsigned char *fields;  /* [u8 index][u32 length][lines]... */
         uint32_t fields_len;
         uint16_t nfields;
+        uint16_t name_len;
+        int borrowed;           /* name and fields are in a read file's
+                                 * image (the cache's backing), not owned */
 };
 
 struct maildir_cache {
@@ -71,6 +74,8 @@ struct maildir_cache {
         size_t fresh;           /* entries made since the file was written */
         struct stat sb;         /* the file as last read or written */
         int sb_known;
+        char **backing;         /* file images entries were parsed in */
+        size_t nbacking;
 };
 
 static int field_index(const char *name, size_t len)
@@ -129,9 +134,19 @@ static int field_next(const char *hdr, size_t len, size_t *off,
 
 static void entry_release(struct cache_entry *e)
 {
-        free(e->name);
-        free(e->fields);
+        if (!e->borrowed) {
+                free(e->name);
+                free(e->fields);
+        }
         memset(e, 0, sizeof(*e));
+}
+
+/* backing_add - c keeps data (a file image its entries point into) */
+static void backing_add(struct maildir_cache *c, char *data)
+{
+        c->backing = xrealloc(c->backing,
+                              (c->nbacking + 1) * sizeof(*c->backing));
+        c->backing[c->nbacking++] = data;
 }
 
 static struct maildir_cache *cache_new(uint32_t uidvalidity)
@@ -152,6 +167,9 @@ void maildir_cache_free(struct maildir_cache **cachep)
         for (size_t i = 0; i < c->count; i++)
                 entry_release(&c->ents[i]);
         free(c->ents);
+        for (size_t i = 0; i < c->nbacking; i++)
+                free(c->backing[i]);
+        free(c->backing);
         free(c);
         *cachep = NULL;
 }
@@ -235,8 +253,8 @@ static int check_fields(const unsigned char *p, uint32_t len, uint16_t n)
         return off == len ? 0 : -1;
 }
 
-int maildir_cache_parse(const char *data, size_t len,
-                        struct maildir_cache **cache_r, char **error_r)
+static int parse_entries(char *data, size_t len,
+                         struct maildir_cache **cache_r, char **error_r)
 {
         const unsigned char *d = (const unsigned char *)data;
         struct maildir_cache *c;
@@ -294,7 +312,7 @@ int maildir_cache_parse(const char *data, size_t len,
                     e.vsize - e.size > e.size ||
                     e.hdr_vsize - e.hdr_size > e.vsize - e.size)
                         goto bad_entry;
-                const char *name = data + off;
+                char *name = data + off;
                 if (memchr(name, '\0', name_len) != NULL ||
                     memchr(name, '/', name_len) != NULL ||
                     memchr(name, ':', name_len) != NULL)
@@ -302,10 +320,11 @@ int maildir_cache_parse(const char *data, size_t len,
                 if (check_fields(d + off + name_len, e.fields_len,
                                  e.nfields) < 0)
                         goto bad_entry;
-                e.name = xstrndup(name, name_len);
+                e.name = name;
+                e.name_len = name_len;
                 off += name_len;
-                e.fields = xmalloc(e.fields_len + 1);
-                memcpy(e.fields, d + off, e.fields_len);
+                e.fields = (unsigned char *)data + off;
+                e.borrowed = 1;
                 off += e.fields_len;
                 c->ents[c->count++] = e;
         }
@@ -325,6 +344,29 @@ bad_entry:
         }
 }
 
+/* parse_image - maildir_cache_parse of data, which the cache takes (its
+ * entries point into it) or which is freed on failure */
+static int parse_image(char *data, size_t len, struct maildir_cache **cache_r,
+                       char **error_r)
+{
+        int r = parse_entries(data, len, cache_r, error_r);
+
+        if (r < 0)
+                free(data);
+        else
+                backing_add(*cache_r, data);
+        return r;
+}
+
+int maildir_cache_parse(const char *data, size_t len,
+                        struct maildir_cache **cache_r, char **error_r)
+{
+        char *copy = xmalloc(len + 1);
+
+        memcpy(copy, data, len);
+        return parse_image(copy, len, cache_r, error_r);
+}
+
 char *maildir_cache_format(const struct maildir_cache *c, size_t *len_r)
 {
         struct buf b;
@@ -335,7 +377,7 @@ char *maildir_cache_format(const struct maildir_cache *c, size_t *len_r)
         buf_append(&b, fixed, CACHE_HDR_SIZE);
         for (size_t i = 0; i < c->count; i++) {
                 const struct cache_entry *e = &c->ents[i];
-                size_t name_len = strlen(e->name);
+                size_t name_len = e->name_len;
                 maildir_put_le32(fixed, e->uid);
                 maildir_put_le32(fixed + 4, e->overflow);
                 maildir_put_le64(fixed + 8, e->size);
@@ -390,13 +432,12 @@ static struct maildir_cache *cache_read(struct maildir_box *box,
                 return NULL;
         if (data == NULL)
                 error = xasprintf("file of %zu bytes is too large", len);
-        else if (maildir_cache_parse(data, len, &c, &error) == 0 &&
+        else if (parse_image(data, len, &c, &error) == 0 &&
                  c->uidvalidity != uidvalidity) {
                 /* the uidlist was made anew: every UID in it is void */
                 maildir_cache_free(&c);
                 box->stats.cache_discards++;
         }
-        free(data);
         if (error != NULL) {
                 log_warn("maildir: %s is corrupt (%s); rebuilding it",
                          box->cache_path, error);
@@ -431,7 +472,7 @@ static int same_base(const struct cache_entry *e, const struct maildir_rec *rec)
 {
         size_t n = maildir_filename_base_len(rec->name);
 
-        return strncmp(e->name, rec->name, n) == 0 && e->name[n] == '\0';
+        return e->name_len == n && memcmp(e->name, rec->name, n) == 0;
 }
 
 static struct cache_entry *cache_lookup(struct maildir_cache *c,
@@ -509,7 +550,9 @@ static void entry_from_map(struct cache_entry *e, const struct maildir_rec *rec,
 
         memset(e, 0, sizeof(*e));
         e->uid = rec->uid;
-        e->name = xstrndup(rec->name, maildir_filename_base_len(rec->name));
+        size_t base_len = maildir_filename_base_len(rec->name);
+        e->name = xstrndup(rec->name, base_len);
+        e->name_len = (uint16_t)base_len;
         e->size = len;
         e->mtime = rec->mtime;
         e->hdr_size = maildir_msg_header_end(data, len);
@@ -747,6 +790,10 @@ static void merge_file(struct maildir_box *box, struct maildir_cache *c)
                 if (!found)
                         cache_insert(c, &other->ents[i]);
         }
+        /* the entries taken may point into other's file image */
+        for (size_t i = 0; i < other->nbacking; i++)
+                backing_add(c, other->backing[i]);
+        other->nbacking = 0;
         maildir_cache_free(&other);
 }
 

@@ -273,7 +273,7 @@ void maildir_box_seen_update(struct maildir_box *box, uint32_t uid,
                              uint32_t flags, uint32_t kw);
 
 /* maildir_cache.c */
-/* maildir_cache_parse - parse a yubin-cache file's len bytes (borrowed).
+/* maildir_cache_parse - parse a yubin-cache file's len bytes (copied).
  * 0 and a new cache in *cache_r (free with maildir_cache_free), or -1 and
  * why in *error_r (a new string, free with free()) when it is corrupt. */
 int maildir_cache_parse(const char *data, size_t len,
