@@ -78,7 +78,7 @@ int buf_puts(struct buf *b, const char *s)
         return buf_append(b, s, strlen(s));
 }
 
-int buf_putc(struct buf *b, int c)
+int buf_putc_grow(struct buf *b, int c)
 {
         char ch = (char)c;
 

@@ -29,8 +29,18 @@ void buf_release(struct buf *b);
 int buf_append(struct buf *b, const void *data, size_t n);
 /* buf_puts - add a C string; as buf_append */
 int buf_puts(struct buf *b, const char *s);
-/* buf_putc - add one byte; as buf_append */
-int buf_putc(struct buf *b, int c);
+/* buf_putc - add one byte; as buf_append (inline while there is room:
+ * output is often built a byte at a time) */
+int buf_putc_grow(struct buf *b, int c);
+static inline int buf_putc(struct buf *b, int c)
+{
+        if (b->len + 1 < b->size && (b->max == 0 || b->len < b->max)) {
+                b->data[b->len++] = (char)c;
+                b->data[b->len] = '\0';
+                return 0;
+        }
+        return buf_putc_grow(b, c);
+}
 /* buf_printf - add formatted text; as buf_append */
 int buf_printf(struct buf *b, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));

@@ -80,7 +80,12 @@ struct maildir_cache {
 
 static int field_index(const char *name, size_t len)
 {
+        if (len == 0)
+                return -1;
         for (size_t i = 0; i < NFIELDS; i++) {
+                /* every name starts with a letter: a cheap first look */
+                if ((cache_fields[i][0] | 0x20) != (name[0] | 0x20))
+                        continue;
                 if (strlen(cache_fields[i]) == len &&
                     strncasecmp(cache_fields[i], name, len) == 0)
                         return (int)i;
@@ -470,9 +475,12 @@ static struct maildir_cache *cache_get(struct maildir_box *box)
 /* same_base - rec's file is the one the entry was made from */
 static int same_base(const struct cache_entry *e, const struct maildir_rec *rec)
 {
-        size_t n = maildir_filename_base_len(rec->name);
+        size_t n = e->name_len;
 
-        return e->name_len == n && memcmp(e->name, rec->name, n) == 0;
+        /* an entry's name has no colon: equal bytes followed by the end
+         * or the info's colon are the whole base name */
+        return strncmp(e->name, rec->name, n) == 0 &&
+               (rec->name[n] == '\0' || rec->name[n] == ':');
 }
 
 static struct cache_entry *cache_lookup(struct maildir_cache *c,

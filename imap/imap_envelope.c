@@ -54,10 +54,14 @@ static void append_nstring(struct buf *out, const char *s)
                 }
         }
         buf_putc(out, '"');
-        for (p = s; *p != '\0'; p++) {
-                if (*p == '"' || *p == '\\')
-                        buf_putc(out, '\\');
-                buf_putc(out, *p);
+        if (escapes == 0) {
+                buf_append(out, s, (size_t)(p - s));
+        } else {
+                for (p = s; *p != '\0'; p++) {
+                        if (*p == '"' || *p == '\\')
+                                buf_putc(out, '\\');
+                        buf_putc(out, *p);
+                }
         }
         buf_putc(out, '"');
 }
