@@ -81,6 +81,8 @@ struct maildir_modseq {
         uint32_t first_recent;          /* 0: none recorded yet */
         struct ms_msg *msgs;            /* increasing uid */
         size_t count, alloc;
+        size_t hint;                    /* ms_set's last index: blocks
+                                         * name messages in UID order */
         struct ms_range *exp;           /* in the order recorded */
         size_t nexp, aexp;
         size_t used;                    /* bytes of complete blocks read */
@@ -160,9 +162,17 @@ static const struct ms_msg *ms_find(const struct maildir_modseq *ms,
 static void ms_set(struct maildir_modseq *ms, uint32_t uid, uint32_t flags,
                    uint32_t kw, uint64_t modseq)
 {
-        int found;
-        size_t i = ms_pos(ms, uid, &found);
+        int found = 0;
+        size_t i = ms->hint;
 
+        /* the message after the last one set, or that one again */
+        if (i + 1 < ms->count && ms->msgs[i + 1].uid == uid)
+                i++;
+        if (i < ms->count && ms->msgs[i].uid == uid)
+                found = 1;
+        else
+                i = ms_pos(ms, uid, &found);
+        ms->hint = i;
         if (!found) {
                 if (ms->count == ms->alloc) {
                         ms->alloc = ms->alloc ? ms->alloc * 2 : 64;

@@ -278,6 +278,47 @@ static int uid_pos_cmp(const void *a, const void *b)
         return pa->uid < pb->uid ? -1 : pa->uid > pb->uid;
 }
 
+/* sort_uid_pos - by UID: placed by value when the UIDs are dense (they
+ * mostly are), else sorted */
+static void sort_uid_pos(struct uid_pos *v, size_t n)
+{
+        uint32_t lo = UINT32_MAX, hi = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                if (v[i].uid < lo)
+                        lo = v[i].uid;
+                if (v[i].uid > hi)
+                        hi = v[i].uid;
+        }
+        if (n < 2)
+                return;
+        size_t range = (size_t)(hi - lo) + 1;
+        if (range > 4 * n + 1024) {
+                qsort(v, n, sizeof(*v), uid_pos_cmp);
+                return;
+        }
+        size_t *at = xmalloc(range * sizeof(*at));
+        for (size_t i = 0; i < range; i++)
+                at[i] = SIZE_MAX;
+        for (size_t i = 0; i < n; i++) {
+                if (at[v[i].uid - lo] != SIZE_MAX) {
+                        /* a UID twice (not expected): sort, lose none */
+                        free(at);
+                        qsort(v, n, sizeof(*v), uid_pos_cmp);
+                        return;
+                }
+                at[v[i].uid - lo] = v[i].pos;
+        }
+        size_t k = 0;
+        for (size_t u = 0; u < range; u++) {
+                if (at[u] != SIZE_MAX) {
+                        v[k].uid = (uint32_t)(lo + u);
+                        v[k++].pos = at[u];
+                }
+        }
+        free(at);
+}
+
 /* assign_locked - under the lock: give UIDs to the files without one,
  * renumber files that showed up below the last reported UID, drop records
  * of gone files when the scan was complete and calm. Returns 1 when the
@@ -501,11 +542,21 @@ static int refresh_once(struct maildir_box *box, int force, int *retry_r,
                         order[count++].pos = i;
                 }
         }
-        qsort(order, count, sizeof(*order), uid_pos_cmp);
+        sort_uid_pos(order, count);
         struct maildir_rec *msgs = xcalloc(count + 1, sizeof(*msgs));
         for (size_t i = 0; i < count; i++) {
                 struct scan_file *f = &sc.files[order[i].pos];
                 struct maildir_rec *r = &msgs[i];
+                const struct maildir_rec *old = maildir_box_find(box, f->uid);
+                if (old != NULL && strcmp(old->name, f->name) == 0) {
+                        /* the same file as before: nothing to parse */
+                        *r = *old;
+                        r->name = f->name;
+                        f->name = NULL;
+                        r->in_new = f->in_new;
+                        r->recent = f->recent | old->recent;
+                        continue;
+                }
                 r->uid = f->uid;
                 r->name = f->name;
                 f->name = NULL;

@@ -19,22 +19,32 @@
 #include "mem.h"
 #include "uidlist.h"
 
+/* name_hash - eight bytes a step: file names are long and alike */
 static uint64_t name_hash(const char *s, size_t len)
 {
-        uint64_t h = 1469598103934665603ULL;
+        const uint64_t k = 0xff51afd7ed558ccdULL;
+        uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, w;
 
-        for (size_t i = 0; i < len; i++) {
-                h ^= (unsigned char)s[i];
-                h *= 1099511628211ULL;
+        for (; len >= 8; s += 8, len -= 8) {
+                memcpy(&w, s, 8);
+                h = (h ^ w) * k;
+                h ^= h >> 32;
         }
-        return h;
+        w = 0;
+        memcpy(&w, s, len);
+        h = (h ^ w) * k;
+        return h ^ (h >> 29);
 }
 
-static void rehash(struct uidlist *ul)
+/* rehash_for - the name index again, with room for at least want records
+ * (it never shrinks) */
+static void rehash_for(struct uidlist *ul, size_t want)
 {
-        size_t n = 16;
+        size_t n = ul->nslots > 16 ? ul->nslots : 16;
 
-        while (n < ul->count * 2 + 1)
+        if (want < ul->count)
+                want = ul->count;
+        while (n < want * 2 + 1)
                 n *= 2;
         free(ul->slots);
         ul->slots = xcalloc(n, sizeof(*ul->slots));
@@ -46,6 +56,11 @@ static void rehash(struct uidlist *ul)
                         h = (h + 1) & (n - 1);
                 ul->slots[h] = i + 1;
         }
+}
+
+static void rehash(struct uidlist *ul)
+{
+        rehash_for(ul, ul->count);
 }
 
 /* find_slot - index of the record named name, or SIZE_MAX */
@@ -355,7 +370,12 @@ int uidlist_parse(const char *data, size_t len, struct uidlist **ul_r,
         *ul_r = NULL;
         *error_r = NULL;
         buf_init(&err, 4096);
-        rehash(ul);
+        /* a record a line: the index is made once at its final size */
+        size_t lines = 0;
+        for (const char *q = data; q < end &&
+             (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++)
+                lines++;
+        rehash_for(ul, lines);
         while (p < end) {
                 const char *nl = memchr(p, '\n', (size_t)(end - p));
                 size_t llen = (size_t)((nl ? nl : end) - p);
