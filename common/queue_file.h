@@ -9,7 +9,9 @@
  * before it forks to the mailbox owner.
  *
  * Queue layout under queue_directory (each 0700, owned by mail_owner):
- *   tmp/        files being written (never delivered; stale ones removed)
+ *   tmp/        files being written (never delivered; stale ones removed),
+ *               and spare.N: emptied files of delivered messages, which
+ *               writers take instead of creating new ones
  *   incoming/   complete, fsynced messages qmgr has not looked at yet
  *   active/     messages qmgr is delivering now
  *   deferred/   messages waiting for their next attempt
@@ -106,6 +108,11 @@ int queue_writer_commit(struct queue_writer *w, struct status *st);
 /* queue_writer_free - free *wp and clear it; a message not committed has
  * its partial file removed. Accepts NULL. */
 void queue_writer_free(struct queue_writer **wp);
+
+/* queue_spare_put - a message is done: its file (path) becomes an empty
+ * spare in tmp/ for queue_writer_open to reuse, or is removed when the
+ * spares are many. 0, or -1 with errno (unlink failed). */
+int queue_spare_put(const char *queue_dir, const char *path);
 
 /* queue_notify - tell qmgr there is new mail in incoming/: one datagram
  * to queue_dir/private/qmgr, non-blocking, best effort (qmgr also scans

@@ -1,7 +1,7 @@
 /* queue_file_test.c - queue files: write/read round trip, progress records
  * surviving a reopen, torn tails, truncated and corrupt files detected,
  * opening from a descriptor, queue IDs unique, ordered and decodable,
- * directory moves and listing */
+ * directory moves and listing, spare files of delivered messages reused */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -424,6 +424,83 @@ static void test_abandoned(void **state)
         remove_queue(dir);
 }
 
+static ino_t ino_of(const char *path)
+{
+        struct stat sb;
+
+        assert_int_equal(stat(path, &sb), 0);
+        return sb.st_ino;
+}
+
+/* count_spares - files named spare.N in tmp/, checking each is empty */
+static int count_spares(const char *dir)
+{
+        int n = 0;
+
+        for (int i = 0; i < 200; i++) {
+                char *p = xasprintf("%s/tmp/spare.%d", dir, i);
+                struct stat sb;
+
+                if (stat(p, &sb) == 0) {
+                        assert_int_equal(sb.st_size, 0);
+                        n++;
+                }
+                free(p);
+        }
+        return n;
+}
+
+static void test_spares(void **state)
+{
+        char *dir = make_queue(), id[QUEUE_ID_MAX], id2[QUEUE_ID_MAX];
+        static const char text[] = "Subject: one\n\nfirst message\n";
+        static const char text2[] = "Subject: two\n\nsecond\n";
+        struct queue_file *qf = NULL;
+        struct status st;
+        const char *mapped;
+        size_t mlen;
+
+        /* a delivered message's file is kept, emptied, and the next
+         * writer takes it: the same inode, the new content, a new ID */
+        char *path = write_msg(dir, text, sizeof(text) - 1, 4096, id);
+        ino_t ino = ino_of(path);
+        assert_int_equal(queue_spare_put(dir, path), 0);
+        assert_int_equal(access(path, F_OK), -1);
+        assert_int_equal(count_spares(dir), 1);
+        char *path2 = write_msg(dir, text2, sizeof(text2) - 1, 4096, id2);
+        assert_int_equal(ino_of(path2), ino);
+        assert_string_not_equal(id, id2);
+        assert_int_equal(count_spares(dir), 0);
+        assert_int_equal(queue_file_open(path2, 0, &qf, &st), 0);
+        mapped = queue_file_content(qf, &mlen);
+        assert_int_equal(mlen, sizeof(text2) - 1);
+        assert_memory_equal(mapped, text2, mlen);
+        queue_file_free(&qf);
+
+        /* the spares are bounded: past them, files are removed */
+        char *paths[80];
+        for (int i = 0; i < 80; i++)
+                paths[i] = write_msg(dir, text, sizeof(text) - 1, 4096, id);
+        for (int i = 0; i < 80; i++) {
+                assert_int_equal(queue_spare_put(dir, paths[i]), 0);
+                assert_int_equal(access(paths[i], F_OK), -1);
+                free(paths[i]);
+        }
+        int spares = count_spares(dir);
+        assert_true(spares > 0 && spares <= 64);
+        /* and taken again, one by one */
+        for (int i = 0; i < spares; i++) {
+                char *p = write_msg(dir, text2, sizeof(text2) - 1, 4096, id);
+                assert_int_equal(queue_file_open(p, 0, &qf, &st), 0);
+                queue_file_free(&qf);
+                free(p);
+        }
+        assert_true(count_spares(dir) < spares);
+        free(path);
+        free(path2);
+        remove_queue(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -433,6 +510,7 @@ int main(void)
                 cmocka_unit_test(test_open_fd),
                 cmocka_unit_test(test_ids),
                 cmocka_unit_test(test_abandoned),
+                cmocka_unit_test(test_spares),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,6 +26,16 @@
 #include "queue_file_int.h"
 
 #define WRITER_BUF_SIZE (64 * 1024)
+/* Spare files: a delivered message's file is kept, emptied, in tmp/ as
+ * "spare.N" (N below QUEUE_SPARES) for a later writer to take instead of
+ * creating one. Making and removing a file costs the file system an inode
+ * allocation and release each time (on ext4 without a journal an
+ * allocation also steps over every inode released in the last minute);
+ * renames do not. The slots are a ring: qmgr puts at its cursor, writers
+ * take at theirs, and a writer's cursor moves only when it took a file,
+ * so the two meet again after either restarts. */
+#define QUEUE_SPARES    64
+#define SPARE_TRIES     4
 
 struct queue_writer {
         char *queue_dir;
@@ -52,6 +62,75 @@ static pthread_mutex_t clock_lock = PTHREAD_MUTEX_INITIALIZER;
 static time_t clock_sec;
 static long clock_usec;
 static unsigned long tmp_counter;
+static unsigned int spare_take_next, spare_put_next;     /* under clock_lock */
+
+static unsigned int cursor_get(const unsigned int *cursor)
+{
+        pthread_mutex_lock(&clock_lock);
+        unsigned int c = *cursor;
+        pthread_mutex_unlock(&clock_lock);
+        return c;
+}
+
+static void cursor_set(unsigned int *cursor, unsigned int c)
+{
+        pthread_mutex_lock(&clock_lock);
+        *cursor = c % QUEUE_SPARES;
+        pthread_mutex_unlock(&clock_lock);
+}
+
+static char *spare_path(const char *queue_dir, unsigned int slot)
+{
+        return xasprintf("%s/%s/spare.%u", queue_dir, QUEUE_TMP,
+                         slot % QUEUE_SPARES);
+}
+
+/* spare_take - a spare file renamed to tmp_path and opened emptied, or -1
+ * (none found: the caller creates one) */
+static int spare_take(const char *queue_dir, const char *tmp_path)
+{
+        unsigned int c = cursor_get(&spare_take_next);
+
+        for (unsigned int i = 0; i < SPARE_TRIES; i++) {
+                char *spare = spare_path(queue_dir, c + i);
+                int r = rename(spare, tmp_path);
+                free(spare);
+                if (r < 0)
+                        continue;
+                cursor_set(&spare_take_next, c + i + 1);
+                int fd = open(tmp_path, O_RDWR | O_TRUNC | O_CLOEXEC |
+                              O_NOFOLLOW);
+                if (fd >= 0)
+                        return fd;
+                unlink(tmp_path);
+                return -1;
+        }
+        return -1;
+}
+
+int queue_spare_put(const char *queue_dir, const char *path)
+{
+        unsigned int c = cursor_get(&spare_put_next);
+
+        for (unsigned int i = 0; i < SPARE_TRIES; i++) {
+                char *spare = spare_path(queue_dir, c + i);
+                int r = renameat2(AT_FDCWD, path, AT_FDCWD, spare,
+                                  RENAME_NOREPLACE);
+                if (r == 0) {
+                        cursor_set(&spare_put_next, c + i + 1);
+                        /* the message is gone from the queue; its text
+                         * goes too (or the whole file, if it cannot) */
+                        if (truncate(spare, 0) < 0)
+                                unlink(spare);
+                        free(spare);
+                        return 0;
+                }
+                free(spare);
+                if (errno != EEXIST)
+                        break;
+        }
+        return unlink(path);
+}
 
 /* clock_next - a time never earlier than, nor equal to, the last one this
  * process handed out, so that its IDs increase */
@@ -96,7 +175,8 @@ int queue_writer_open(const char *queue_dir, struct queue_writer **w_r,
         clock_next(&w->sec, &w->usec, &count);
         w->tmp_path = xasprintf("%s/%s/%ld.%lu.%ld", queue_dir, QUEUE_TMP,
                                 (long)getpid(), count, w->usec);
-        for (int tries = 0; tries < 2; tries++) {
+        w->fd = spare_take(queue_dir, w->tmp_path);
+        for (int tries = 0; w->fd < 0 && tries < 2; tries++) {
                 w->fd = open(w->tmp_path, O_RDWR | O_CREAT | O_EXCL |
                              O_CLOEXEC, 0600);
                 if (w->fd >= 0 || errno != ENOENT || tries > 0)

@@ -544,7 +544,7 @@ static void maybe_finish(struct qmgr_msg *msg)
                 char *path = queue_path(qmgr.queue_dir, QUEUE_ACTIVE,
                                         msg->id);
 
-                if (unlink(path) < 0)
+                if (queue_spare_put(qmgr.queue_dir, path) < 0)
                         log_error("%s: unlink %s: %m", msg->id, path);
                 else
                         qmgr_log_removed(msg);
