@@ -10,8 +10,8 @@
  *
  * Queue layout under queue_directory (each 0700, owned by mail_owner):
  *   tmp/        files being written (never delivered; stale ones removed),
- *               and spare.N: emptied files of delivered messages, which
- *               writers take instead of creating new ones
+ *               and spare.N: files of delivered messages, which writers
+ *               take and write over instead of creating new ones
  *   incoming/   complete, fsynced messages qmgr has not looked at yet
  *   active/     messages qmgr is delivering now
  *   deferred/   messages waiting for their next attempt
@@ -109,9 +109,9 @@ int queue_writer_commit(struct queue_writer *w, struct status *st);
  * its partial file removed. Accepts NULL. */
 void queue_writer_free(struct queue_writer **wp);
 
-/* queue_spare_put - a message is done: its file (path) becomes an empty
- * spare in tmp/ for queue_writer_open to reuse, or is removed when the
- * spares are many. 0, or -1 with errno (unlink failed). */
+/* queue_spare_put - a message is done: its file (path) becomes a spare in
+ * tmp/ for queue_writer_open to write over, or is removed when the spares
+ * are many. 0, or -1 with errno (unlink failed). */
 int queue_spare_put(const char *queue_dir, const char *path);
 
 /* queue_notify - tell qmgr there is new mail in incoming/: one datagram

@@ -432,22 +432,42 @@ static ino_t ino_of(const char *path)
         return sb.st_ino;
 }
 
-/* count_spares - files named spare.N in tmp/, checking each is empty */
+static off_t size_of(const char *path)
+{
+        struct stat sb;
+
+        assert_int_equal(stat(path, &sb), 0);
+        return sb.st_size;
+}
+
+/* count_spares - files named spare.N in tmp/ */
 static int count_spares(const char *dir)
 {
         int n = 0;
 
         for (int i = 0; i < 200; i++) {
                 char *p = xasprintf("%s/tmp/spare.%d", dir, i);
-                struct stat sb;
 
-                if (stat(p, &sb) == 0) {
-                        assert_int_equal(sb.st_size, 0);
+                if (access(p, F_OK) == 0)
                         n++;
-                }
                 free(p);
         }
         return n;
+}
+
+/* content_is - the queue file at path parses and holds exactly want */
+static void content_is(const char *path, const char *want)
+{
+        struct queue_file *qf = NULL;
+        struct status st;
+        size_t mlen;
+
+        if (queue_file_open(path, 0, &qf, &st) < 0)
+                fail_msg("%s: %s", path, st.text);
+        const char *mapped = queue_file_content(qf, &mlen);
+        assert_int_equal(mlen, strlen(want));
+        assert_memory_equal(mapped, want, mlen);
+        queue_file_free(&qf);
 }
 
 static void test_spares(void **state)
@@ -455,15 +475,13 @@ static void test_spares(void **state)
         char *dir = make_queue(), id[QUEUE_ID_MAX], id2[QUEUE_ID_MAX];
         static const char text[] = "Subject: one\n\nfirst message\n";
         static const char text2[] = "Subject: two\n\nsecond\n";
-        struct queue_file *qf = NULL;
-        struct status st;
-        const char *mapped;
-        size_t mlen;
 
-        /* a delivered message's file is kept, emptied, and the next
-         * writer takes it: the same inode, the new content, a new ID */
+        /* a delivered message's file is kept and the next writer takes
+         * it: the same inode, a new ID, and exactly the new content (the
+         * old one was longer) */
         char *path = write_msg(dir, text, sizeof(text) - 1, 4096, id);
         ino_t ino = ino_of(path);
+        off_t size = size_of(path);
         assert_int_equal(queue_spare_put(dir, path), 0);
         assert_int_equal(access(path, F_OK), -1);
         assert_int_equal(count_spares(dir), 1);
@@ -471,11 +489,16 @@ static void test_spares(void **state)
         assert_int_equal(ino_of(path2), ino);
         assert_string_not_equal(id, id2);
         assert_int_equal(count_spares(dir), 0);
-        assert_int_equal(queue_file_open(path2, 0, &qf, &st), 0);
-        mapped = queue_file_content(qf, &mlen);
-        assert_int_equal(mlen, sizeof(text2) - 1);
-        assert_memory_equal(mapped, text2, mlen);
-        queue_file_free(&qf);
+        content_is(path2, text2);
+        /* nothing of the old text is left past the new end */
+        assert_int_equal(size_of(path2),
+                         size - (off_t)(strlen(text) - strlen(text2)));
+        /* and a longer message over a shorter one */
+        assert_int_equal(queue_spare_put(dir, path2), 0);
+        free(path);
+        path = write_msg(dir, text, sizeof(text) - 1, 4096, id);
+        assert_int_equal(ino_of(path), ino);
+        content_is(path, text);
 
         /* the spares are bounded: past them, files are removed */
         char *paths[80];
@@ -491,8 +514,7 @@ static void test_spares(void **state)
         /* and taken again, one by one */
         for (int i = 0; i < spares; i++) {
                 char *p = write_msg(dir, text2, sizeof(text2) - 1, 4096, id);
-                assert_int_equal(queue_file_open(p, 0, &qf, &st), 0);
-                queue_file_free(&qf);
+                content_is(p, text2);
                 free(p);
         }
         assert_true(count_spares(dir) < spares);

@@ -26,12 +26,14 @@
 #include "queue_file_int.h"
 
 #define WRITER_BUF_SIZE (64 * 1024)
-/* Spare files: a delivered message's file is kept, emptied, in tmp/ as
- * "spare.N" (N below QUEUE_SPARES) for a later writer to take instead of
- * creating one. Making and removing a file costs the file system an inode
+/* Spare files: a delivered message's file is kept in tmp/ as "spare.N"
+ * (N below QUEUE_SPARES) for a later writer to take instead of creating
+ * one; the writer writes over it from the start and cuts what is left of
+ * the old text. Making and removing a file costs the file system an inode
  * allocation and release each time (on ext4 without a journal an
- * allocation also steps over every inode released in the last minute);
- * renames do not. The slots are a ring: qmgr puts at its cursor, writers
+ * allocation also steps over every inode released in the last minute),
+ * and emptying it a release of its blocks; renames and overwriting do
+ * not. The slots are a ring: qmgr puts at its cursor, writers
  * take at theirs, and a writer's cursor moves only when it took a file,
  * so the two meet again after either restarts. */
 #define QUEUE_SPARES    64
@@ -41,6 +43,7 @@ struct queue_writer {
         char *queue_dir;
         char *tmp_path;
         int fd;
+        off_t spare_size;       /* a spare's old length: cut at commit */
         char id[QUEUE_ID_MAX];
         time_t sec;             /* arrival, from the ID clock */
         long usec;
@@ -98,8 +101,7 @@ static int spare_take(const char *queue_dir, const char *tmp_path)
                 if (r < 0)
                         continue;
                 cursor_set(&spare_take_next, c + i + 1);
-                int fd = open(tmp_path, O_RDWR | O_TRUNC | O_CLOEXEC |
-                              O_NOFOLLOW);
+                int fd = open(tmp_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
                 if (fd >= 0)
                         return fd;
                 unlink(tmp_path);
@@ -118,10 +120,6 @@ int queue_spare_put(const char *queue_dir, const char *path)
                                   RENAME_NOREPLACE);
                 if (r == 0) {
                         cursor_set(&spare_put_next, c + i + 1);
-                        /* the message is gone from the queue; its text
-                         * goes too (or the whole file, if it cannot) */
-                        if (truncate(spare, 0) < 0)
-                                unlink(spare);
                         free(spare);
                         return 0;
                 }
@@ -194,6 +192,7 @@ int queue_writer_open(const char *queue_dir, struct queue_writer **w_r,
                 status_set(st, STATUS_LOCAL_IO, "fstat %s: %m", w->tmp_path);
                 goto fail;
         }
+        w->spare_size = sb.st_size;
         queue_id_make(w->sec, w->usec, (unsigned long long)sb.st_ino, w->id);
         *w_r = w;
         return 0;
@@ -357,6 +356,17 @@ int queue_writer_commit(struct queue_writer *w, struct status *st)
         queue_record_putf(&w->out, 'E', "%08lx", (unsigned long)crc);
         if (flush(w, st) < 0)
                 goto out;
+        if (w->spare_size > 0) {
+                /* a reused file: what is past the end record is the
+                 * last message's */
+                off_t end = lseek(w->fd, 0, SEEK_CUR);
+                if (end < 0 || (end < w->spare_size &&
+                                ftruncate(w->fd, end) < 0)) {
+                        status_set(st, queue_io_code(errno), "queue file %s: "
+                                   "truncate: %m", w->id);
+                        goto out;
+                }
+        }
         if (fsync(w->fd) < 0) {
                 status_set(st, queue_io_code(errno), "queue file %s: fsync: "
                            "%m", w->id);
