@@ -16,7 +16,8 @@
 #include "buf.h"
 #include "local.h"
 
-#define LOCAL_POOL_PER_OWNER    4       /* workers for one uid:gid */
+#define LOCAL_POOL_PER_OWNER    16      /* workers for one uid:gid: all
+                                         * virtual users often share one */
 #define LOCAL_POOL_REQUESTS     100     /* then a worker is replaced */
 #define LOCAL_POOL_IDLE_MS      (10 * 1000)
 
