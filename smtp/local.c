@@ -10,7 +10,9 @@
  * up only its own recipient; the worker answers qmgr and exits. A virtual
  * user found that way goes instead to a worker kept for its uid:gid
  * (local_pool.c), which serves request after request as that owner from
- * descriptors the main process opens and passes.
+ * descriptors the main process opens and passes; when all of that
+ * owner's workers are busy the request waits a moment for one (a fork
+ * costs more) before it gets a process of its own.
  * Runs as: root when Yubin runs as root -- it must become each mailbox's
  * owner -- but never writes anything there itself: see local.h. Started
  * by an ordinary user, everything runs as that user. Parses qmgr's
@@ -44,9 +46,14 @@
 #include "resolve.h"
 
 #define REQUEST_TIMEOUT_MS      (30 * 1000)
+/* a virtual user's request waits this long for one of its owner's pooled
+ * workers to be free, then gets a worker forked for it: a fork costs more
+ * than a short wait, but a stuck mailbox must not hold up the others */
+#define POOL_WAIT_MS            500
 
 /* A request whose line is being read, or whose recipient authd is
- * looking up, before its worker is forked. */
+ * looking up, before its worker is forked; or one waiting for a pooled
+ * worker, with its queue file open. */
 struct pending {
         int fd;                         /* qmgr's connection */
         struct loop_fd *watch;
@@ -54,6 +61,8 @@ struct pending {
         struct authc_req *req;          /* the look-up under way */
         struct buf line;
         struct local_prefetch pre;
+        int waiting;                    /* for a pooled worker */
+        int qfd, mark_fd;               /* while waiting */
         struct pending *prev, *next;
 };
 
@@ -70,6 +79,7 @@ static struct pending *pendings;
 static struct local_pool *pool;         /* workers kept for virtual users */
 
 static void on_accept(int fd, int events, void *ctx);
+static void retry_waiting(void);
 
 /* open_tables - resolve and alias_maps; on trouble mail is deferred
  * with the reason until a later try succeeds (at most every 2 s) */
@@ -112,6 +122,7 @@ static void on_child(int signo, void *ctx)
                                                       &busy)) {
                         if (busy && workers > 0)
                                 workers--;
+                        retry_waiting();
                         continue;
                 }
                 if (workers > 0)
@@ -150,6 +161,10 @@ static void pending_free(struct pending **pp)
         loop_fd_free(&p->watch);
         loop_timer_free(&p->timer);
         authc_cancel(&p->req);
+        if (p->qfd >= 0)
+                close(p->qfd);
+        if (p->mark_fd >= 0)
+                close(p->mark_fd);
         buf_release(&p->line);
         free(p->pre.lookup);
         authc_user_free(&p->pre.user);
@@ -179,9 +194,14 @@ static void child_init_keep(const struct pending *keep)
         close(listen_fd);
         /* the other requests are not this worker's business: a worker
          * holding one would hide its end from qmgr */
-        for (struct pending *o = pendings; o != NULL; o = o->next)
+        for (struct pending *o = pendings; o != NULL; o = o->next) {
                 if (o != keep)
                         close(o->fd);
+                if (o->qfd >= 0)
+                        close(o->qfd);
+                if (o->mark_fd >= 0)
+                        close(o->mark_fd);
+        }
         local_pool_close_fds(pool);
 }
 
@@ -190,12 +210,38 @@ static void child_init(void)
         child_init_keep(NULL);
 }
 
+/* hand_over - give waiting request p to a pooled worker; 1 done (p is
+ * freed), 0 none free */
+static int hand_over(struct pending *p)
+{
+        if (local_pool_send(pool, p->fd, &p->line, &p->pre, p->qfd,
+                            p->mark_fd) != 1)
+                return 0;
+        p->fd = p->qfd = p->mark_fd = -1;       /* the worker's now */
+        pending_free(&p);
+        return 1;
+}
+
+/* retry_waiting - a pooled worker is free, or gone: the longest waiting
+ * request it can serve goes to it */
+static void retry_waiting(void)
+{
+        struct pending *p = pendings;
+
+        while (p != NULL && p->next != NULL)
+                p = p->next;
+        for (; p != NULL; p = p->prev)
+                if (p->waiting && hand_over(p))
+                        return;
+}
+
 /* pool_idle - a pooled worker finished a request */
 static void pool_idle(void *ctx)
 {
         if (workers > 0)
                 workers--;
         watch_listener();
+        retry_waiting();
 }
 
 /* spawn - fork the worker for p and forget p */
@@ -235,16 +281,13 @@ static void dispatch(struct pending *p)
         }
         loop_fd_free(&p->watch);
         loop_timer_stop(p->timer);
-        if (local_pool_send(pool, p->fd, &p->line, &p->pre, qfd,
-                            mark_fd) == 1) {
-                p->fd = -1;     /* the worker's now */
-                pending_free(&p);
+        p->qfd = qfd;
+        p->mark_fd = mark_fd;
+        if (hand_over(p))
                 return;
-        }
-        close(qfd);
-        if (mark_fd >= 0)
-                close(mark_fd);
-        spawn(p);
+        /* every worker of the owner is busy: wait a little for one */
+        p->waiting = 1;
+        loop_timer_start(p->timer, POOL_WAIT_MS);
 }
 
 static void on_lookup(const struct authc_reply *r, void *ctx)
@@ -323,6 +366,16 @@ static void on_request_timeout(void *ctx)
 {
         struct pending *p = ctx;
 
+        if (p->waiting) {
+                /* no pooled worker came free: one of its own */
+                close(p->qfd);
+                if (p->mark_fd >= 0)
+                        close(p->mark_fd);
+                p->qfd = p->mark_fd = -1;
+                p->waiting = 0;
+                spawn(p);
+                return;
+        }
         if (p->req != NULL) {
                 /* authd is slow: the worker asks it itself */
                 authc_cancel(&p->req);
@@ -355,6 +408,7 @@ static void on_accept(int fd, int events, void *ctx)
         open_tables();
         p = xcalloc(1, sizeof(*p));
         p->fd = client;
+        p->qfd = p->mark_fd = -1;
         buf_init(&p->line, LOCAL_LINE_MAX);
         p->next = pendings;
         if (pendings != NULL)

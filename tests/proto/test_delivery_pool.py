@@ -4,7 +4,8 @@ A virtual user that local's main process found in authd is delivered by a
 worker kept for its uid:gid (smtp/local_pool.c) instead of a process
 forked per request. These tests check that the same worker serves many
 deliveries (it logs "delivery worker PID started for uid UID" once, runs
-as that uid when Yubin is root, and stays a child of local), that
+as that uid when Yubin is root, and stays a child of local), that a burst
+larger than the pool waits for its workers instead of forking, that
 everything arrives byte for byte, and that killing workers with SIGKILL
 while mail streams in loses nothing: qmgr defers the unanswered request
 and a new worker delivers it.
@@ -18,7 +19,7 @@ from test_delivery import Mta, expected, vmail_owner
 from test_durability import instance_pids
 
 USER = "ann@example.com"
-PER_OWNER = 4           # LOCAL_POOL_PER_OWNER
+PER_OWNER = 16          # LOCAL_POOL_PER_OWNER
 
 
 def message(i):
@@ -107,6 +108,36 @@ def test_one_worker_serves_many_deliveries(yubin):
                for fd in os.listdir(fd_dir)]
     assert not [t for t in targets if t.startswith(yubin.spool)], targets
     assert "malformed" not in log and "ended" not in log, log
+
+
+def written_by(mta, box):
+    """pids of the processes that wrote the messages in box (the P part
+    of a Maildir file name)"""
+    return [int(re.search(r"\.M\d+P(\d+)Q", name).group(1))
+            for name, _ in mta.messages(box)]
+
+
+def test_burst_waits_for_pooled_workers(yubin):
+    mta = Mta(yubin)
+    mta.user(USER)
+    mta.start()
+    box = mta.maildir(USER)
+    count = 3 * PER_OWNER
+    # queued without a notice, then all at once: qmgr hands local more
+    # requests than the owner has pooled workers
+    for i in range(count - 1):
+        mta.inject(message(i), [USER], notify=False)
+    mta.inject(message(count - 1), [USER])
+    assert wait_for(lambda: len(numbers(mta, box)) >= count, 60), (
+        numbers(mta, box), yubin.log())
+    assert sorted(numbers(mta, box)) == list(range(count))
+    log = yubin.log()
+    pooled = set(started_workers(log))
+    writers = written_by(mta, box)
+    assert len(writers) == count
+    # every delivery was a pooled worker's: none was forked for itself
+    assert set(writers) <= pooled, (writers, pooled)
+    assert 1 <= len(pooled) <= PER_OWNER, log
 
 
 def test_killed_workers_lose_nothing(yubin):
