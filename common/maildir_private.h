@@ -239,12 +239,15 @@ void maildir_box_dir_check(struct maildir_box *box, int in_new,
  * (called before the directories are stat()ed: an event read here is of
  * a change the stat and the scans after it see); settled: every dirty
  * directory is being read again, the events read so far are answered;
- * pause: the handle is about to rename or unlink files itself */
+ * unsettled: that reading failed or left work undone, so the next sync
+ * reads the dirty directories whatever the watch saw; pause: the handle
+ * is about to rename or unlink files itself */
 void maildir_watch_open(struct maildir_box *box);
 void maildir_watch_close(struct maildir_box *box);
 void maildir_watch_pause(struct maildir_box *box);
 int maildir_watch_quiet(struct maildir_box *box);
 void maildir_watch_settled(struct maildir_box *box);
+void maildir_watch_unsettled(struct maildir_box *box);
 
 /* maildir_box_rec_path - path of a record's file; new string */
 char *maildir_box_rec_path(const struct maildir_box *box,

@@ -463,8 +463,10 @@ static int refresh_once(struct maildir_box *box, int force, int *retry_r,
                 return 0;
 
         if (maildir_box_read_keywords(box, st) < 0 ||
-            maildir_box_read_uidlist(box, 0, st) < 0)
+            maildir_box_read_uidlist(box, 0, st) < 0) {
+                maildir_watch_unsettled(box);
                 return -1;
+        }
         /* every UID below this was given before the scan starts: a file
          * of one that the scan does not find is gone */
         box->refresh_uidvalidity = box->ul != NULL ? box->ul->uidvalidity : 0;
@@ -524,6 +526,7 @@ static int refresh_once(struct maildir_box *box, int force, int *retry_r,
                 if (maildir_box_lock(box, &lock, st) < 0) {
                         /* keep what has UIDs; look again next time */
                         box->new_dirty = box->cur_dirty = 1;
+                        maildir_watch_unsettled(box);
                         ret = -1;
                 } else {
                         int write = assign_locked(box, &sc);
@@ -620,6 +623,7 @@ static int refresh_once(struct maildir_box *box, int force, int *retry_r,
         scan_release(&sc);
         return ret;
 out_fail:
+        maildir_watch_unsettled(box);
         scan_release(&sc);
         return -1;
 }

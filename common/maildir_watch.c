@@ -161,3 +161,8 @@ void maildir_watch_settled(struct maildir_box *box)
 {
         box->watch_events = 0;
 }
+
+void maildir_watch_unsettled(struct maildir_box *box)
+{
+        box->watch_events = 1;
+}
