@@ -207,8 +207,6 @@ char *imap_cmd_mailbox_arg(struct imap_client *c, struct imap_cmd *cmd,
  * quoted or literal as needed */
 void imap_cmd_write_mailbox(struct imap_client *c, struct buf *out,
                             const char *name);
-/* imap_cmd_write_quoted - append s quoted (or as a literal) */
-void imap_cmd_write_quoted(struct buf *out, const char *s, size_t len);
 
 /* imap_cmd_flags - the flags of a flag list (APPEND, STORE): n
  * arguments (atoms); system flags into *flags_r, keyword names (borrowed

@@ -180,25 +180,6 @@ char *imap_cmd_mailbox_arg(struct imap_client *c, struct imap_cmd *cmd,
         return norm;
 }
 
-void imap_cmd_write_quoted(struct buf *out, const char *s, size_t len)
-{
-        for (size_t i = 0; i < len; i++) {
-                unsigned char ch = (unsigned char)s[i];
-                if (ch == '\r' || ch == '\n' || ch == '\0' || ch >= 0x80) {
-                        buf_printf(out, "{%zu}\r\n", len);
-                        buf_append(out, s, len);
-                        return;
-                }
-        }
-        buf_putc(out, '"');
-        for (size_t i = 0; i < len; i++) {
-                if (s[i] == '"' || s[i] == '\\')
-                        buf_putc(out, '\\');
-                buf_putc(out, s[i]);
-        }
-        buf_putc(out, '"');
-}
-
 void imap_cmd_write_mailbox(struct imap_client *c, struct buf *out,
                             const char *name)
 {
@@ -305,11 +286,11 @@ void imap_cmd_id(struct imap_client *c, struct imap_cmd *cmd)
         }
         buf_init(&b, 0);
         buf_puts(&b, "* ID (\"name\" ");
-        imap_cmd_write_quoted(&b, cfg_get(c->cfg, "mail_name"),
-                              strlen(cfg_get(c->cfg, "mail_name")));
+        imap_write_string(&b, cfg_get(c->cfg, "mail_name"),
+                          strlen(cfg_get(c->cfg, "mail_name")), 0);
         buf_puts(&b, " \"version\" ");
-        imap_cmd_write_quoted(&b, cfg_get(c->cfg, "mail_version"),
-                              strlen(cfg_get(c->cfg, "mail_version")));
+        imap_write_string(&b, cfg_get(c->cfg, "mail_version"),
+                          strlen(cfg_get(c->cfg, "mail_version")), 0);
         buf_puts(&b, ")\r\n");
         imap_client_send_buf(c, &b);
         buf_release(&b);

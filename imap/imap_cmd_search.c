@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "imap_client.h"
+#include "imap_mbname.h"
 #include "imap_search.h"
 #include "imap_sort.h"
 #include "imap_view.h"
@@ -128,7 +129,7 @@ static void write_esearch(struct imap_client *c, struct imap_cmd *cmd,
 
         buf_init(&b, 0);
         buf_puts(&b, "* ESEARCH (TAG ");
-        imap_cmd_write_quoted(&b, cmd->tag, strlen(cmd->tag));
+        imap_write_string(&b, cmd->tag, strlen(cmd->tag), 0);
         buf_putc(&b, ')');
         if (cmd->uid)
                 buf_puts(&b, " UID");

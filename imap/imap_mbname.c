@@ -83,10 +83,7 @@ static int is_atom(const char *s, size_t len)
         return 1;
 }
 
-/* put_string - s as a quoted string, or a literal when it holds bytes
- * a quoted string cannot: CR, LF, NUL, and 8-bit bytes unless utf8
- * allows valid UTF-8 (RFC 9051's QUOTED-CHAR) */
-static void put_string(struct buf *out, const char *s, size_t len, int utf8)
+void imap_write_string(struct buf *out, const char *s, size_t len, int utf8)
 {
         int quotable = !utf8 || mutf7_utf8_valid(s, len);
 
@@ -118,7 +115,7 @@ void imap_mbname_write(struct buf *out, const char *name, int utf8)
                 if (is_atom(name, strlen(name)))
                         buf_puts(out, name);
                 else
-                        put_string(out, name, strlen(name), 1);
+                        imap_write_string(out, name, strlen(name), 1);
                 return;
         }
         buf_init(&m, 0);
@@ -127,6 +124,6 @@ void imap_mbname_write(struct buf *out, const char *name, int utf8)
         if (is_atom(buf_cstr(&m), m.len))
                 buf_append(out, m.data, m.len);
         else
-                put_string(out, buf_cstr(&m), m.len, 0);
+                imap_write_string(out, buf_cstr(&m), m.len, 0);
         buf_release(&m);
 }

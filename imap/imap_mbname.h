@@ -1,6 +1,7 @@
 /* imap_mbname.h - mailbox names on the wire: modified UTF-7 or UTF-8
  * Used by: the imap session (imap_cmd.c reads and writes names in the
- * client's mode; imap_list.c reads LIST patterns) and the fuzz target
+ * client's mode, and other strings with imap_write_string; imap_list.c
+ * reads LIST patterns) and the fuzz target
  * fuzz_imap_parser. Inside Yubin a folder name is UTF-8. An IMAP4rev1
  * client sends and sees it in modified UTF-7 (RFC 9051 appendix A.1);
  * after ENABLE IMAP4rev2 it is UTF-8 both ways (RFC 9051 section 5.1),
@@ -27,5 +28,10 @@ void imap_mbname_pattern(const char *wire, int utf8, struct buf *out);
  * modified UTF-7 (utf8 0) or UTF-8 (utf8 1; a literal for bytes a
  * quoted string cannot carry) */
 void imap_mbname_write(struct buf *out, const char *name, int utf8);
+/* imap_write_string - append s (len bytes) as a quoted string, or as a
+ * literal when it holds bytes a quoted string cannot: CR, LF, NUL, and
+ * 8-bit bytes unless utf8 allows valid UTF-8 (RFC 9051's QUOTED-CHAR).
+ * For any string a reply carries, not only folder names. */
+void imap_write_string(struct buf *out, const char *s, size_t len, int utf8);
 
 #endif
