@@ -26,6 +26,8 @@ import ssl
 import threading
 import time
 
+import pytest
+
 
 class Transaction:
     def __init__(self):
@@ -295,5 +297,21 @@ class SmtpSink:
         return False
 
     def close(self):
+        if self.hold is not None:
+            self.hold.set()     # no session left waiting on the gate
         self.server.shutdown()
         self.server.server_close()
+
+
+@pytest.fixture
+def sinks():
+    """make(**kw): a new SmtpSink; every one made is closed afterwards"""
+    made = []
+
+    def make(**kw):
+        s = SmtpSink(**kw)
+        made.append(s)
+        return s
+    yield make
+    for s in made:
+        s.close()

@@ -14,11 +14,9 @@ credentials from smtp_sasl_password_maps. Next hops found through DNS
 import os
 import re
 
-import pytest
-
 from pop3_helpers import make_cert
-from smtp_sink import SmtpSink
-from test_delivery import Mta, parse_bounce
+from smtp_sink import sinks  # noqa: F401 (a fixture)
+from test_delivery import mta, parse_bounce  # noqa: F401 (mta: a fixture)
 
 REMOTE = "remote.example.org"
 MESSAGE = (b"From: Ann <ann@example.com>\n"
@@ -29,24 +27,6 @@ MESSAGE = (b"From: Ann <ann@example.com>\n"
            b".a line with a leading dot\n"
            b"..and two\n"
            b"last line\n")
-
-
-@pytest.fixture
-def mta(yubin):
-    return Mta(yubin)
-
-
-@pytest.fixture
-def sinks():
-    made = []
-
-    def make(**kw):
-        s = SmtpSink(**kw)
-        made.append(s)
-        return s
-    yield make
-    for s in made:
-        s.close()
 
 
 def start(mta, sink, **params):

@@ -21,34 +21,14 @@ import threading
 import pytest
 
 from conftest import pid_alive, wait_for
-from smtp_sink import SmtpSink
-from test_delivery import Mta
+from smtp_sink import sinks  # noqa: F401 (a fixture)
+from test_delivery import mta  # noqa: F401 (a fixture)
 from test_durability import instance_pids
 
 MESSAGE = (b"From: Ann <ann@example.com>\n"
            b"Subject: out %d\n"
            b"\n"
            b"Hello, number %d.\n")
-
-
-@pytest.fixture
-def mta(yubin):
-    return Mta(yubin)
-
-
-@pytest.fixture
-def sinks():
-    made = []
-
-    def make(**kw):
-        s = SmtpSink(**kw)
-        made.append(s)
-        return s
-    yield make
-    for s in made:
-        if s.hold is not None:
-            s.hold.set()
-        s.close()
 
 
 def start(mta, relay=None, transport=None, **params):

@@ -22,15 +22,10 @@ import pytest
 from conftest import wait_for
 from dnsserver import DnsServer
 from smtp_sink import SmtpSink
-from test_delivery import Mta, parse_bounce
+from test_delivery import mta, parse_bounce  # noqa: F401 (mta: a fixture)
 from test_outbound import MESSAGE, wire
 
 SENDER = "ann@example.com"
-
-
-@pytest.fixture
-def mta(yubin):
-    return Mta(yubin)
 
 
 @pytest.fixture

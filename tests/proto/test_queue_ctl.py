@@ -16,8 +16,8 @@ import subprocess
 import pytest
 
 from conftest import IS_ROOT, BIN, free_port, wait_for
-from smtp_sink import SmtpSink
-from test_delivery import Mta, parse_bounce
+from smtp_sink import sinks  # noqa: F401 (a fixture)
+from test_delivery import mta, parse_bounce  # noqa: F401 (mta: a fixture)
 
 REMOTE = "remote.example.org"
 MESSAGE = (b"From: Ann <ann@example.com>\n"
@@ -27,24 +27,6 @@ MESSAGE = (b"From: Ann <ann@example.com>\n"
            b"Hello, Bob.\n")
 SLOW = dict(queue_run_delay="1h", minimal_backoff_time="1h",
             maximal_backoff_time="2h")
-
-
-@pytest.fixture
-def mta(yubin):
-    return Mta(yubin)
-
-
-@pytest.fixture
-def sinks():
-    made = []
-
-    def make(**kw):
-        s = SmtpSink(**kw)
-        made.append(s)
-        return s
-    yield make
-    for s in made:
-        s.close()
 
 
 def start(mta, port, **params):
